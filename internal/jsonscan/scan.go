@@ -99,11 +99,18 @@ type field struct {
 // Scan describes one line, given without its trailing newline.
 func Scan(line []byte) Result {
 	var fields [numKeys]field
-	valid, utf8ok, root := validate(line, &fields)
-	if !valid {
+	var stack [shallowWords]uint64
+	out, flags, root := validate(line, &fields, stack[:])
+	if out == tooDeep {
+		fields = [numKeys]field{}
+		out, flags, root = validateDeep(line, &fields)
+	}
+	if out != valid {
 		return Result{UTF8: utf8.Valid(line)}
 	}
-	r := Result{UTF8: utf8ok}
+	// In valid JSON every byte outside strings is ASCII, so the strings'
+	// UTF-8 is the line's.
+	r := Result{UTF8: flags&badUTF8 == 0}
 	if root != '{' {
 		return r
 	}
@@ -154,32 +161,56 @@ func matchKey(key []byte) int {
 	return keyNone
 }
 
-// validate walks the line once with an explicit stack, recording in fields
-// the first top-level value of each timestamp key. It reports whether the
-// line is valid JSON, whether every string in it is valid UTF-8 (which, for
-// valid JSON, means the whole line is), and the root value's first byte.
-func validate(line []byte, fields *[numKeys]field) (valid, utf8ok bool, root byte) {
-	// One bit per open container, set for an object: 1.25 KiB on the stack
-	// instead of a slice that deep input could grow.
+// What validate found.
+const (
+	invalid = iota
+	valid
+	tooDeep // nesting outgrew the stack given; retry with validateDeep
+)
+
+// Flags that string scanning accumulates.
+const (
+	escaped = 1 << iota // a backslash escape
+	badUTF8             // invalid UTF-8, which JSON strings may carry
+)
+
+// shallowWords sizes the container stack Scan tries first: 64 levels cover
+// real events and keep the common case from clearing the 1.25 KiB that
+// validateDeep needs for encoding/json's full depth.
+const shallowWords = 1
+
+// validateDeep is validate with room for maxDepth levels.
+func validateDeep(line []byte, fields *[numKeys]field) (out int, flags uint8, root byte) {
 	var stack [(maxDepth + 63) / 64]uint64
+	return validate(line, fields, stack[:])
+}
+
+// validate walks the line once, iteratively, keeping one bit per open
+// container in stack (set for an object), and records in fields the first
+// top-level value of each timestamp key. It returns the outcome, the string
+// flags seen and the root value's first byte.
+func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, flags uint8, root byte) {
+	limit := min(len(stack)*64, maxDepth)
 	depth := 0
-	utf8ok = true
 	pending := keyNone // the top-level key whose value comes next
 	n := len(line)
 	i := skipSpace(line, 0)
 	if i >= n {
-		return false, utf8ok, 0
+		return invalid, flags, 0
 	}
 	root = line[i]
 	for {
 		// A value starts at i.
 		if i >= n {
-			return false, utf8ok, root
+			return invalid, flags, root
 		}
 		switch c := line[i]; c {
 		case '{', '[':
-			if depth == maxDepth {
-				return false, utf8ok, root
+			if depth == limit {
+				if limit == maxDepth {
+					return invalid, flags, root
+				}
+				return tooDeep, flags, root
 			}
 			if c == '{' {
 				stack[depth>>6] |= 1 << (depth & 63)
@@ -200,25 +231,28 @@ func validate(line []byte, fields *[numKeys]field) (valid, utf8ok bool, root byt
 			if c == '[' {
 				continue
 			}
-			var ok bool
-			if i, pending, ok = scanKey(line, i, depth, fields, &utf8ok); !ok {
-				return false, utf8ok, root
+			var f uint8
+			i, pending, f = scanKey(line, i, depth, fields)
+			flags |= f
+			if i < 0 {
+				return invalid, flags, root
 			}
 			continue
 		case '"':
-			end, esc := scanString(line, i+1, &utf8ok)
+			end, f := scanString(line, i+1)
+			flags |= f
 			if end < 0 {
-				return false, utf8ok, root
+				return invalid, flags, root
 			}
 			if pending != keyNone {
-				fields[pending] = field{kind: kindString, escaped: esc, start: i + 1, end: end}
+				fields[pending] = field{kind: kindString, escaped: f&escaped != 0, start: i + 1, end: end}
 				pending = keyNone
 			}
 			i = end + 1
 		case 't', 'f', 'n':
 			end := scanLiteral(line, i)
 			if end < 0 {
-				return false, utf8ok, root
+				return invalid, flags, root
 			}
 			if pending != keyNone {
 				fields[pending] = field{kind: kindOther}
@@ -228,7 +262,7 @@ func validate(line []byte, fields *[numKeys]field) (valid, utf8ok bool, root byt
 		default:
 			end := scanNumber(line, i)
 			if end < 0 {
-				return false, utf8ok, root
+				return invalid, flags, root
 			}
 			if pending != keyNone {
 				fields[pending] = field{kind: kindNumber, start: i, end: end}
@@ -241,10 +275,13 @@ func validate(line []byte, fields *[numKeys]field) (valid, utf8ok bool, root byt
 		for {
 			i = skipSpace(line, i)
 			if depth == 0 {
-				return i == n, utf8ok, root
+				if i != n {
+					return invalid, flags, root
+				}
+				return valid, flags, root
 			}
 			if i >= n {
-				return false, utf8ok, root
+				return invalid, flags, root
 			}
 			top := depth - 1
 			inObject := stack[top>>6]>>(top&63)&1 == 1
@@ -252,9 +289,11 @@ func validate(line []byte, fields *[numKeys]field) (valid, utf8ok bool, root byt
 			if c == ',' {
 				i = skipSpace(line, i+1)
 				if inObject {
-					var ok bool
-					if i, pending, ok = scanKey(line, i, depth, fields, &utf8ok); !ok {
-						return false, utf8ok, root
+					var f uint8
+					i, pending, f = scanKey(line, i, depth, fields)
+					flags |= f
+					if i < 0 {
+						return invalid, flags, root
 					}
 				}
 				break
@@ -264,33 +303,34 @@ func validate(line []byte, fields *[numKeys]field) (valid, utf8ok bool, root byt
 				i++
 				continue
 			}
-			return false, utf8ok, root
+			return invalid, flags, root
 		}
 	}
 }
 
 // scanKey reads `"key" :` and the space after it, starting at the quote.
-// It returns where the value starts and, for a timestamp key of the top-level
-// object seen for the first time, which one it is.
-func scanKey(line []byte, i, depth int, fields *[numKeys]field, utf8ok *bool) (next, key int, ok bool) {
+// It returns where the value starts (-1 if the syntax is wrong), which
+// timestamp key it is if it belongs to the top-level object and was not seen
+// before, and the key string's flags.
+func scanKey(line []byte, i, depth int, fields *[numKeys]field) (next, key int, flags uint8) {
 	if i >= len(line) || line[i] != '"' {
-		return i, keyNone, false
+		return -1, keyNone, 0
 	}
-	end, esc := scanString(line, i+1, utf8ok)
+	end, flags := scanString(line, i+1)
 	if end < 0 {
-		return i, keyNone, false
+		return -1, keyNone, flags
 	}
 	key = keyNone
-	if depth == 1 && !esc {
+	if depth == 1 && flags&escaped == 0 {
 		if k := matchKey(line[i+1 : end]); k != keyNone && fields[k].kind == 0 {
 			key = k
 		}
 	}
 	i = skipSpace(line, end+1)
 	if i >= len(line) || line[i] != ':' {
-		return i, keyNone, false
+		return -1, keyNone, flags
 	}
-	return skipSpace(line, i+1), key, true
+	return skipSpace(line, i+1), key, flags
 }
 
 // skipSpace returns the index of the first non-whitespace byte at or after i.
@@ -312,10 +352,9 @@ const (
 )
 
 // scanString reads string contents starting just after the opening quote.
-// It returns the index of the closing quote (-1 if the string is invalid) and
-// whether it contained escapes. It clears *utf8ok on invalid UTF-8, which
-// JSON strings may carry but the caller must know about.
-func scanString(line []byte, i int, utf8ok *bool) (end int, escaped bool) {
+// It returns the index of the closing quote (-1 if the string is invalid)
+// and the escaped and badUTF8 flags.
+func scanString(line []byte, i int) (end int, flags uint8) {
 	n := len(line)
 	for {
 		// Skip eight plain bytes at a time; a byte is plain unless it is '"',
@@ -334,26 +373,26 @@ func scanString(line []byte, i int, utf8ok *bool) (end int, escaped bool) {
 			i += 8
 		}
 		if i >= n {
-			return -1, escaped
+			return -1, flags
 		}
 		switch c := line[i]; {
 		case c == '"':
-			return i, escaped
+			return i, flags
 		case c == '\\':
-			escaped = true
+			flags |= escaped
 			if i = scanEscape(line, i+1); i < 0 {
-				return -1, escaped
+				return -1, flags
 			}
 		case c < 0x20:
-			return -1, escaped
+			return -1, flags
 		case c >= utf8.RuneSelf:
-			if !*utf8ok {
+			if flags&badUTF8 != 0 {
 				i++
 				break
 			}
 			r, size := utf8.DecodeRune(line[i:])
 			if r == utf8.RuneError && size == 1 {
-				*utf8ok = false
+				flags |= badUTF8
 			}
 			i += size
 		default:

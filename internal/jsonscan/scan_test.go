@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -180,6 +181,11 @@ func TestDepth(t *testing.T) {
 		{"mixed at limit", maxDepth / 2, `{"a":[`, "", "]}"},
 		{"mixed over limit", maxDepth/2 + 1, `{"a":[`, "", "]}"},
 		{"far over limit, unclosed", 5 * maxDepth, "[", "", ""},
+		// Scan retries lines deeper than its shallow stack with a full one.
+		{"shallow stack full", 64 * shallowWords, "[", "", "]"},
+		{"shallow stack overflows", 64*shallowWords + 1, "[", "", "]"},
+		{"retried line is invalid", 64*shallowWords + 1, "[", "x", "]"},
+		{"retry keeps the timestamp", 70, `{"time_ns":7,"a":[`, `{"time_ns":8}`, "]}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +193,9 @@ func TestDepth(t *testing.T) {
 			got, want := Scan(line).Object, json.Valid(line) && line[0] == '{'
 			if got != want {
 				t.Errorf("depth %d: Object = %v, encoding/json says %v", tt.depth, got, want)
+			}
+			if r := Scan(line); bytes.HasPrefix(line, []byte(`{"time_ns":7`)) && r.TimeNS != 7 {
+				t.Errorf("depth %d: TimeNS = %d, want 7", tt.depth, r.TimeNS)
 			}
 			checkReference(t, line)
 		})
