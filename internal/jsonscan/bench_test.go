@@ -76,6 +76,7 @@ func BenchmarkScan(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/event")
+	b.ReportMetric(float64(benchTotal(lines))/float64(len(lines)), "bytes/event")
 }
 
 // BenchmarkJSONValid is the yardstick: encoding/json only validating the
@@ -92,4 +93,5 @@ func BenchmarkJSONValid(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/event")
+	b.ReportMetric(float64(benchTotal(lines))/float64(len(lines)), "bytes/event")
 }
