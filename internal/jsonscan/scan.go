@@ -336,9 +336,8 @@ func scanKey(line []byte, i, depth int, fields *[numKeys]field) (next, key int, 
 // skipSpace returns the index of the first non-whitespace byte at or after i.
 func skipSpace(line []byte, i int) int {
 	for ; i < len(line); i++ {
-		switch line[i] {
-		case ' ', '\t', '\n', '\r':
-		default:
+		// Compact JSON has no whitespace: settle that with one comparison.
+		if c := line[i]; c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return i
 		}
 	}
