@@ -199,7 +199,30 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 		return invalid, flags, 0
 	}
 	root = line[i]
+	expectKey := false // an object member starts at i
 	for {
+		if expectKey {
+			expectKey = false
+			if i >= n || line[i] != '"' {
+				return invalid, flags, root
+			}
+			end, f := scanString(line, i+1)
+			flags |= f
+			if end < 0 {
+				return invalid, flags, root
+			}
+			if depth == 1 && f&escaped == 0 {
+				if k := matchKey(line[i+1 : end]); k != keyNone && fields[k].kind == 0 {
+					pending = k
+				}
+			}
+			i = skipSpace(line, end+1)
+			if i >= n || line[i] != ':' {
+				return invalid, flags, root
+			}
+			i = skipSpace(line, i+1)
+		}
+
 		// A value starts at i.
 		if i >= n {
 			return invalid, flags, root
@@ -228,15 +251,7 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 				i++
 				break
 			}
-			if c == '[' {
-				continue
-			}
-			var f uint8
-			i, pending, f = scanKey(line, i, depth, fields)
-			flags |= f
-			if i < 0 {
-				return invalid, flags, root
-			}
+			expectKey = c == '{'
 			continue
 		case '"':
 			end, f := scanString(line, i+1)
@@ -288,14 +303,7 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			c := line[i]
 			if c == ',' {
 				i = skipSpace(line, i+1)
-				if inObject {
-					var f uint8
-					i, pending, f = scanKey(line, i, depth, fields)
-					flags |= f
-					if i < 0 {
-						return invalid, flags, root
-					}
-				}
+				expectKey = inObject
 				break
 			}
 			if (inObject && c == '}') || (!inObject && c == ']') {
@@ -306,31 +314,6 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			return invalid, flags, root
 		}
 	}
-}
-
-// scanKey reads `"key" :` and the space after it, starting at the quote.
-// It returns where the value starts (-1 if the syntax is wrong), which
-// timestamp key it is if it belongs to the top-level object and was not seen
-// before, and the key string's flags.
-func scanKey(line []byte, i, depth int, fields *[numKeys]field) (next, key int, flags uint8) {
-	if i >= len(line) || line[i] != '"' {
-		return -1, keyNone, 0
-	}
-	end, flags := scanString(line, i+1)
-	if end < 0 {
-		return -1, keyNone, flags
-	}
-	key = keyNone
-	if depth == 1 && flags&escaped == 0 {
-		if k := matchKey(line[i+1 : end]); k != keyNone && fields[k].kind == 0 {
-			key = k
-		}
-	}
-	i = skipSpace(line, end+1)
-	if i >= len(line) || line[i] != ':' {
-		return -1, keyNone, flags
-	}
-	return skipSpace(line, i+1), key, flags
 }
 
 // skipSpace returns the index of the first non-whitespace byte at or after i.
