@@ -11,6 +11,10 @@
 // latter is why Result.UTF8 is reported separately (utf8.Valid over the whole
 // line). The timestamp fields are set only when Object is true.
 //
+// The scan is iterative and linear in the line's length. A line nested more
+// than 64 levels deep is scanned a second time with room for the full 10000,
+// so that the common case need not clear that much stack.
+//
 // # Timestamps
 //
 // Only top-level keys count; nested objects and arrays are validated and
