@@ -33,7 +33,8 @@
 //   - a string in RFC 3339 / ISO 8601 form: YYYY-MM-DD, then 'T', 't' or a
 //     space, then hh:mm:ss, optional fractional seconds after '.' or ','
 //     (digits past nanoseconds are truncated), then 'Z', 'z', ±hh:mm or
-//     ±hhmm. This covers Go slog and zerolog ("time"), bunyan and pino's
+//     ±hhmm. Fields are range-checked as RFC 3339 asks, except that a leap
+//     second (:60) is refused, as Go's time package does. This covers Go slog and zerolog ("time"), bunyan and pino's
 //     isoTime ("time") and zap's ISO 8601 encoder ("ts"). A string value
 //     containing escapes is not parsed.
 //   - a non-negative JSON number (integer, fraction or exponent), a Unix

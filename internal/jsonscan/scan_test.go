@@ -103,6 +103,8 @@ func TestScan(t *testing.T) {
 		{"time no zone", `{"time":"2024-05-01T10:34:56"}`, valid},
 		{"time Feb 29 leap", `{"time":"2024-02-29T00:00:00Z"}`, withTime("time", at("2024-02-29T00:00:00Z"))},
 		{"time Feb 29 not leap", `{"time":"2023-02-29T00:00:00Z"}`, valid},
+		{"time leap second", `{"time":"2016-12-31T23:59:60Z"}`, valid},
+		{"time offset without colon", `{"time":"2024-05-01T12:34:56-0130"}`, withTime("time", at("2024-05-01T14:04:56Z"))},
 		{"time hour 24", `{"time":"2024-05-01T24:00:00Z"}`, valid},
 		{"time bad offset", `{"time":"2024-05-01T10:00:00+24:00"}`, valid},
 		{"time date only", `{"time":"2024-05-01"}`, valid},
