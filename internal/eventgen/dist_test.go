@@ -2,6 +2,7 @@ package eventgen
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"testing"
 )
@@ -54,6 +55,36 @@ func TestWeighted(t *testing.T) {
 	for i, want := range []float64{0.1, 0, 0.3, 0.6} {
 		if got := float64(counts[i]) / n; math.Abs(got-want) > 0.01 {
 			t.Errorf("index %d picked %.3f of the time, want %.1f", i, got, want)
+		}
+	}
+}
+
+// TestGuide checks that the guide table only speeds picks up: every draw
+// lands where a search of the whole table puts it.
+func TestGuide(t *testing.T) {
+	tables := []struct {
+		name string
+		w    weighted
+	}{
+		{"users", users},
+		{"methods", rpcPopularity},
+		{"shapes", shapes},
+		{"zeros", newWeighted([]uint32{0, 5, 0, 0, 1, 0})},
+		{"one", newWeighted([]uint32{7})},
+	}
+	var r source
+	for _, tt := range tables {
+		check := func(x uint64) {
+			u, _ := bits.Mul64(x, tt.w.total)
+			if got, want := tt.w.index(x), tt.w.search(u, 0, len(tt.w.cum)); got != want {
+				t.Fatalf("%s: draw %#x picks %d, want %d", tt.name, x, got, want)
+			}
+		}
+		for _, x := range []uint64{0, 1, 1 << 63, ^uint64(0), ^uint64(0) >> tt.w.guideBits} {
+			check(x)
+		}
+		for range 100_000 {
+			check(r.pcg.Uint64())
 		}
 	}
 }

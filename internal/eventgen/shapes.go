@@ -51,10 +51,10 @@ const (
 )
 
 var shapes = newWeighted([]uint32{
-	shapeRPC:    36,
-	shapeHTTP:   26,
-	shapeLog:    20,
-	shapeAction: 10,
+	shapeRPC:    32,
+	shapeHTTP:   22,
+	shapeLog:    26,
+	shapeAction: 12,
 	shapeWork:   8,
 })
 
@@ -88,36 +88,36 @@ type rpcMethod struct {
 // A few methods are slow or flaky on purpose, so "which method fails most"
 // and "which is slowest at p99" have clear answers.
 var rpcMethods = []rpcMethod{
-	{"AuthService", "VerifyToken", 800, 2},
-	{"CatalogService", "GetItem", 3_000, 3},
-	{"AccountService", "GetAccount", 2_500, 3},
-	{"CatalogService", "ListItems", 12_000, 4},
-	{"StorageService", "GetObject", 6_000, 5},
-	{"CatalogService", "GetPrice", 1_500, 3},
-	{"OrderService", "GetOrder", 4_000, 4},
-	{"AccountService", "UpdateAccount", 15_000, 12},
-	{"CatalogService", "SearchItems", 45_000, 15},
-	{"AuthService", "RefreshToken", 2_000, 3},
-	{"StorageService", "PutObject", 25_000, 8},
-	{"OrderService", "ListOrders", 18_000, 5},
-	{"AuthService", "Login", 35_000, 6},
-	{"OrderService", "CreateOrder", 60_000, 10},
-	{"BillingService", "GetInvoice", 8_000, 4},
-	{"StorageService", "ListObjects", 30_000, 6},
-	{"OrderService", "UpdateOrder", 20_000, 8},
-	{"BillingService", "ChargeCard", 250_000, 30},
-	{"AccountService", "ListAccounts", 22_000, 5},
-	{"AuthService", "Logout", 3_000, 2},
-	{"BillingService", "ListInvoices", 28_000, 5},
-	{"StorageService", "DeleteObject", 9_000, 4},
-	{"CatalogService", "UpdateItem", 17_000, 7},
-	{"OrderService", "CancelOrder", 26_000, 9},
-	{"AccountService", "CreateAccount", 40_000, 8},
-	{"StorageService", "CopyObject", 50_000, 10},
-	{"BillingService", "UpdatePlan", 30_000, 12},
-	{"BillingService", "RefundPayment", 120_000, 25},
-	{"AuthService", "ResetPassword", 45_000, 6},
-	{"AccountService", "DeleteAccount", 70_000, 15},
+	{"Auth", "VerifyToken", 800, 4},
+	{"Catalog", "GetItem", 3_000, 6},
+	{"Accounts", "GetAccount", 2_500, 6},
+	{"Catalog", "ListItems", 12_000, 8},
+	{"Storage", "GetObject", 6_000, 10},
+	{"Catalog", "GetPrice", 1_500, 6},
+	{"Orders", "GetOrder", 4_000, 8},
+	{"Accounts", "UpdateAccount", 15_000, 24},
+	{"Catalog", "SearchItems", 45_000, 30},
+	{"Auth", "RefreshToken", 2_000, 6},
+	{"Storage", "PutObject", 25_000, 16},
+	{"Orders", "ListOrders", 18_000, 10},
+	{"Auth", "Login", 35_000, 12},
+	{"Orders", "CreateOrder", 60_000, 20},
+	{"Billing", "GetInvoice", 8_000, 8},
+	{"Storage", "ListObjects", 30_000, 12},
+	{"Orders", "UpdateOrder", 20_000, 16},
+	{"Billing", "ChargeCard", 250_000, 60},
+	{"Accounts", "ListAccounts", 22_000, 10},
+	{"Auth", "Logout", 3_000, 4},
+	{"Billing", "ListInvoices", 28_000, 10},
+	{"Storage", "DeleteObject", 9_000, 8},
+	{"Catalog", "UpdateItem", 17_000, 14},
+	{"Orders", "CancelOrder", 26_000, 18},
+	{"Accounts", "CreateAccount", 40_000, 16},
+	{"Storage", "CopyObject", 50_000, 20},
+	{"Billing", "UpdatePlan", 30_000, 24},
+	{"Billing", "RefundPayment", 120_000, 50},
+	{"Auth", "ResetPassword", 45_000, 12},
+	{"Accounts", "DeleteAccount", 70_000, 30},
 }
 
 var rpcPopularity = newZipf(len(rpcMethods), 0)
@@ -249,7 +249,7 @@ var (
 		"curl/8.8.0",
 	}
 	serverStatuses = []uint64{500, 502, 503, 503}
-	userAgentW     = newWeighted([]uint32{30, 25, 15, 10, 10, 5, 5})
+	userAgentW     = newWeighted([]uint32{35, 30, 5, 5, 12, 5, 8})
 	// assetHashes are the deployed builds' content hashes; few, as in a
 	// real rollout.
 	assetHashes = []uint64{0x3f9a2c1e, 0x8b04d7aa, 0xc51e9030}
