@@ -124,6 +124,9 @@ func (g *Generator) advance() {
 // (one line a second, say) still carries mostly events, and after a gap in
 // time the missed ticks are skipped rather than replayed.
 func (g *Generator) gaugeDue() bool {
+	if g.nextGauge == 0 { // first line: the first gauge comes a little later
+		g.nextGauge = g.t + int64(gaugeEvery/2)
+	}
 	if g.t < g.nextGauge || g.lastWasGauge {
 		g.lastWasGauge = false
 		return false

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,28 +14,41 @@ import (
 	"stele/internal/eventgen"
 )
 
-// build compiles the program once per test binary run.
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "eventgen")
+// bin is the program under test, built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "eventgen-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "eventgen")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
 	}
-	return bin
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func TestRun(t *testing.T) {
-	bin := build(t)
+	const some = -1
 	tests := []struct {
 		args           []string
-		stdout, stderr int // lines wanted; -1 means some, at least one
+		stdout, stderr int // lines wanted, or some: at least one
+		total          int // lines on both, or some
 	}{
-		{[]string{"-n", "1000"}, 1000, 0},
-		{[]string{"-n", "1000", "-seed", "5", "-malformed", "0.1"}, 1000, 0},
-		{[]string{"-n", "1000", "-stderr", "1"}, 0, 1000},
-		{[]string{"-n", "1000", "-stderr", "0.5"}, -1, -1},
-		{[]string{"-n", "50", "-rate", "1000"}, 50, 0},
+		{[]string{"-n", "1000"}, 1000, 0, 1000},
+		{[]string{"-n", "1000", "-seed", "5", "-malformed", "0.1"}, 1000, 0, 1000},
+		{[]string{"-n", "1000", "-stderr", "1"}, 0, 1000, 1000},
+		{[]string{"-n", "1000", "-stderr", "0.5"}, some, some, 1000},
+		{[]string{"-n", "50", "-rate", "1000"}, 50, 0, 50},
+		{[]string{"-rate", "100", "-duration", "200ms"}, some, 0, some},
+		{[]string{"-n", "0", "-rate", "100", "-duration", "100ms", "-stderr", "0.5"}, some, some, some},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -43,15 +58,19 @@ func TestRun(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("%v\n%s", err, stderr.Bytes())
 			}
-			out, errOut := bytes.Count(stdout.Bytes(), []byte("\n")), bytes.Count(stderr.Bytes(), []byte("\n"))
-			if tt.stdout >= 0 && out != tt.stdout || tt.stdout < 0 && out == 0 {
-				t.Errorf("%d lines on stdout, want %d", out, tt.stdout)
-			}
-			if tt.stderr >= 0 && errOut != tt.stderr || tt.stderr < 0 && errOut == 0 {
-				t.Errorf("%d lines on stderr, want %d", errOut, tt.stderr)
-			}
-			if out+errOut != 1000 && tt.stdout != 50 {
-				t.Errorf("%d lines in all, want 1000", out+errOut)
+			out := bytes.Count(stdout.Bytes(), []byte("\n"))
+			errOut := bytes.Count(stderr.Bytes(), []byte("\n"))
+			for _, c := range []struct {
+				what      string
+				got, want int
+			}{
+				{"stdout", out, tt.stdout},
+				{"stderr", errOut, tt.stderr},
+				{"both", out + errOut, tt.total},
+			} {
+				if c.want == some && c.got == 0 || c.want != some && c.got != c.want {
+					t.Errorf("%d lines on %s, want %d (-1: some)", c.got, c.what, c.want)
+				}
 			}
 		})
 	}
@@ -60,7 +79,7 @@ func TestRun(t *testing.T) {
 // TestSameBytesAsLibrary checks that the unpaced program is the library's
 // stream, so a benchmark may use either.
 func TestSameBytesAsLibrary(t *testing.T) {
-	out, err := exec.Command(build(t), "-n", "2000", "-seed", "3", "-malformed", "0.02").Output()
+	out, err := exec.Command(bin, "-n", "2000", "-seed", "3", "-malformed", "0.02").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +94,6 @@ func TestSameBytesAsLibrary(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	bin := build(t)
 	for _, args := range [][]string{
 		{"-rate", "-1"},
 		{"-malformed", "2"},
@@ -91,35 +109,39 @@ func TestBadFlags(t *testing.T) {
 	}
 }
 
-// TestSIGTERM starts an unlimited paced run, waits for lines to arrive (which
-// shows they are flushed while running), then stops it: it must exit 0 with
-// whole lines only.
-func TestSIGTERM(t *testing.T) {
+// TestSignals starts an unlimited paced run, waits for lines to arrive
+// (which shows they are flushed while it runs), then stops it: it must exit
+// 0 with whole lines only.
+func TestSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		cmd := exec.Command(build(t), "-rate", "200")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(stdout)
-		for range 5 {
-			if _, err := r.ReadBytes('\n'); err != nil {
-				t.Fatalf("reading a line: %v", err)
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(bin, "-rate", "200")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if err := cmd.Process.Signal(sig); err != nil {
-			t.Fatal(err)
-		}
-		var rest bytes.Buffer
-		rest.ReadFrom(r)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("%v: exit %v, want status 0", sig, err)
-		}
-		if rest.Len() > 0 && rest.Bytes()[rest.Len()-1] != '\n' {
-			t.Errorf("%v: output ends mid-line: %q", sig, rest.Bytes())
-		}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			r := bufio.NewReader(stdout)
+			for range 5 {
+				if _, err := r.ReadBytes('\n'); err != nil {
+					t.Fatalf("reading a line: %v", err)
+				}
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			var rest bytes.Buffer
+			if _, err := rest.ReadFrom(r); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("exit: %v, want status 0", err)
+			}
+			if rest.Len() > 0 && rest.Bytes()[rest.Len()-1] != '\n' {
+				t.Errorf("output ends mid-line: %q", rest.Bytes())
+			}
+		})
 	}
 }
