@@ -33,14 +33,14 @@ type Config struct {
 	Start     time.Time        // time_ns of the first event when Now is nil (zero → 2026-01-01T00:00:00Z)
 	Interval  time.Duration    // mean spacing of synthetic time_ns (zero → 1ms); jittered, never decreasing
 	Now       func() time.Time // if set, time_ns comes from it (real-time use) instead of synthetic time
-	Malformed float64          // fraction of lines that are not valid events
+	Malformed float64          // fraction of lines that are not valid events (plain text, truncated JSON, stack-trace lines, JSON without time_ns, etc.)
 }
 
 // DefaultStart is the time of the first event when Config.Start is zero.
 var DefaultStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // gaugeEvery is the spacing, in event time, of gauge lines; they rotate over
-// the hosts, so each host reports once per len(hosts)*gaugeEvery.
+// the hosts, so each of the five reports once a second.
 const gaugeEvery = 200 * time.Millisecond
 
 // Generator produces events. It is not safe for concurrent use; give each
@@ -50,6 +50,7 @@ type Generator struct {
 
 	now       func() time.Time
 	t         int64  // time_ns of the previous line; never decreases
+	begun     bool   // the first line has been written: it is stamped Start exactly
 	jitter    uint64 // synthetic steps are uniform in [0, jitter), mean Interval
 	malformed uint64 // a line is malformed when a draw is below this
 
@@ -112,7 +113,10 @@ func (g *Generator) Append(dst []byte) []byte {
 // advance moves the clock for the next line.
 func (g *Generator) advance() {
 	if g.now == nil {
-		g.t += int64(g.rnd.intn(g.jitter))
+		if g.begun {
+			g.t += int64(g.rnd.intn(g.jitter))
+		}
+		g.begun = true
 		return
 	}
 	// A wall clock can step back; time_ns must not.
@@ -121,8 +125,8 @@ func (g *Generator) advance() {
 
 // gaugeDue reports whether this line should be a gauge. Gauges keep their
 // cadence in event time but take at most every other line, so a slow stream
-// (one line a second, say) still carries mostly events, and after a gap in
-// time the missed ticks are skipped rather than replayed.
+// (one line a second, say) still carries events, and after a gap in time
+// the missed ticks are skipped rather than replayed.
 func (g *Generator) gaugeDue() bool {
 	if g.nextGauge == 0 { // first line: the first gauge comes a little later
 		g.nextGauge = g.t + int64(gaugeEvery/2)

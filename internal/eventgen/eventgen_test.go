@@ -246,8 +246,8 @@ func TestStartAndInterval(t *testing.T) {
 			last = v
 		}
 		start := uint64(tt.wantFirst.UnixNano())
-		if first < start || first > start+2*uint64(tt.wantMean) {
-			t.Errorf("%+v: first time_ns %d, want within 2 intervals of %d", tt.cfg, first, start)
+		if first != start {
+			t.Errorf("%+v: first time_ns %d, want %d", tt.cfg, first, start)
 		}
 		mean := float64(last-first) / (n - 1)
 		if math.Abs(mean/float64(tt.wantMean)-1) > 0.03 {

@@ -16,8 +16,8 @@ func Example() {
 		fmt.Print(string(buf))
 	}
 	// Output:
-	// {"time_ns":1767225600001898404,"kind":"http","method":"GET","path":"/static/app.c51e9030.js","status":304,"bytes":0,"duration_ms":1,"pii_client_ip":"10.12.98.217","user_agent":"curl/8.8.0"}
-	// {"time_ns":1767225600002311597,"kind":"rpc","rpc_service":"Billing","rpc_method":"UpdatePlan","rpc_code":0,"duration_ms":11,"server_error":"","pii_uid":"u102322","request_id":"1e0545fd517c1691"}
-	// {"time_ns":1767225600003973411,"kind":"log","host":"api-3","level":"info","logger":"scheduler","message":"job 84340 finished in 4080 ms"}
-	// {"time_ns":1767225600004393829,"kind":"rpc","rpc_service":"Auth","rpc_method":"VerifyToken","rpc_code":14,"duration_ms":1,"server_error":"upstream unavailable: no healthy backends","pii_uid":"u151757","request_id":"b8c6b320299f8698"}
+	// {"time_ns":1767225600000000000,"kind":"work","host":"worker-2","queue":"thumbnail","item_id":"j3085185","attempts":1,"duration_ms":164,"outcome":"ok"}
+	// {"time_ns":1767225600001773743,"kind":"work","host":"worker-1","queue":"email-send","item_id":"j3085186","attempts":1,"duration_ms":120,"outcome":"ok"}
+	// {"time_ns":1767225600003594218,"kind":"rpc","rpc_service":"Storage","rpc_method":"ListObjects","rpc_code":0,"duration_ms":15,"server_error":"","pii_uid":"u128000","request_id":"0b9abb7a5bcea108"}
+	// {"time_ns":1767225600004014636,"kind":"rpc","rpc_service":"Auth","rpc_method":"VerifyToken","rpc_code":14,"duration_ms":1,"server_error":"upstream unavailable: no healthy backends","pii_uid":"u151757","request_id":"b8c6b320299f8698"}
 }
