@@ -32,6 +32,10 @@ import (
 // flushEvery bounds how long a paced line may sit in the buffer.
 const flushEvery = 10 * time.Millisecond
 
+// maxBurst is the most time's worth of lines the pacer catches up with
+// after a stall; beyond it, lines are not owed.
+const maxBurst = time.Second
+
 // checkEvery is how many unpaced lines go out between looks at the context;
 // looking costs more than a line.
 const checkEvery = 1024
@@ -173,12 +177,14 @@ func (w *writer) unpaced(ctx context.Context, n uint64) error {
 }
 
 // paced runs a token bucket refilled at rate and checked every flushEvery.
-// The bucket holds at most a second of lines, so after a stall (a blocked
-// pipe, a stopped process) the burst that follows is bounded.
+// The bucket holds at most maxBurst of lines, so after a stall (a blocked
+// pipe, a stopped process) the catch-up burst is bounded; a long burst still
+// looks at the context every checkEvery lines so -duration and signals are
+// honoured on time.
 func (w *writer) paced(ctx context.Context, n uint64, rate float64) error {
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
-	burst := max(rate, 1)
+	burst := max(rate*maxBurst.Seconds(), 1)
 	tokens, last := 1.0, time.Now()
 	for sent := uint64(0); ; {
 		now := time.Now()
@@ -186,6 +192,9 @@ func (w *writer) paced(ctx context.Context, n uint64, rate float64) error {
 		last = now
 		for ; tokens >= 1; tokens-- {
 			if n != 0 && sent == n {
+				return nil
+			}
+			if sent%checkEvery == 0 && ctx.Err() != nil {
 				return nil
 			}
 			if err := w.line(); err != nil {
