@@ -24,6 +24,7 @@ package eventgen
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
@@ -59,6 +60,12 @@ type Generator struct {
 	gaugeHost    int
 	gauges       [len(hosts)]gaugeState
 	nextJob      uint64 // work item ids count up, as a queue's would
+
+	// The seconds of time_ns change once per many lines, so their digits
+	// are kept rather than formatted every time.
+	sec    int64
+	secLen int
+	secBuf [20]byte
 }
 
 // New returns a Generator for cfg.
@@ -89,6 +96,7 @@ func New(cfg Config) *Generator {
 		g.malformed = uint64(f * (1 << 64))
 	}
 
+	g.sec = -1
 	g.nextJob = 1 + g.rnd.intn(1e7)
 	for i := range g.gauges {
 		g.gauges[i] = newGaugeState(&g.rnd, i)
@@ -141,4 +149,22 @@ func (g *Generator) gaugeDue() bool {
 	g.nextGauge += int64(gaugeEvery)
 	g.lastWasGauge = true
 	return true
+}
+
+// appendTime appends time_ns in decimal, as strconv would.
+func (g *Generator) appendTime(dst []byte) []byte {
+	sec, ns := g.t/1e9, g.t%1e9
+	if sec == 0 {
+		return strconv.AppendInt(dst, ns, 10)
+	}
+	if sec != g.sec {
+		g.sec, g.secLen = sec, len(strconv.AppendInt(g.secBuf[:0], sec, 10))
+	}
+	dst = append(dst, g.secBuf[:g.secLen]...)
+	var digits [9]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	return append(dst, digits[:]...)
 }

@@ -60,7 +60,7 @@ var shapes = newWeighted([]uint32{
 
 func (g *Generator) appendEvent(dst []byte) []byte {
 	dst = append(dst, `{"time_ns":`...)
-	dst = strconv.AppendInt(dst, g.t, 10)
+	dst = g.appendTime(dst)
 	switch shapes.pick(&g.rnd) {
 	case shapeRPC:
 		dst = g.appendRPC(dst)
@@ -512,7 +512,7 @@ func (g *Generator) appendGauge(dst []byte) []byte {
 	}
 
 	dst = append(dst, `{"time_ns":`...)
-	dst = strconv.AppendInt(dst, g.t, 10)
+	dst = g.appendTime(dst)
 	dst = append(dst, `,"kind":"gauge","host":"`...)
 	dst = append(dst, hosts[i]...)
 	dst = append(dst, `","queue_depth":`...)
