@@ -12,9 +12,18 @@
 //	where rpc_method = "UpdateAccount" and server_error != ""
 //	stats count, p99(duration_ms) by rpc_method
 //
-// see data shaped like production. Valid events start with time_ns and hold
-// only strings and non-negative integers; no generated string needs JSON
-// escaping.
+// see data shaped like production. The shapes, by "kind", with their share
+// of ordinary lines and their fields after time_ns:
+//
+//	rpc     32%  rpc_service rpc_method rpc_code duration_ms server_error pii_uid request_id
+//	http    22%  method path status bytes duration_ms pii_client_ip user_agent
+//	log     26%  host level logger message [pii_email]
+//	action  12%  action pii_uid session_id [item_id] [results|quantity|total_cents|rating]
+//	work     8%  host queue item_id attempts duration_ms outcome
+//	gauge        host queue_depth heap_bytes goroutines, every 200ms of event time
+//
+// Valid events start with time_ns and hold only strings and non-negative
+// integers; no generated string needs JSON escaping.
 //
 // The same Config.Seed gives byte-identical output on every machine and Go
 // version that keeps the PCG generator of math/rand/v2: everything past the

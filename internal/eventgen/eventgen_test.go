@@ -485,7 +485,7 @@ func TestAppendTime(t *testing.T) {
 	for _, ts := range []int64{0, 5, 999_999_999, 1e9, 1e9 + 5, 1e9 + 5e8, 2e9, 1767225600000000007, 1767225600999999999, 1767225601000000000, math.MaxInt64, 1e9} {
 		g.t = ts
 		if got, want := string(g.appendTime(nil)), strconv.FormatInt(ts, 10); got != want {
-			t.Errorf("appendTime(%d) = %s", ts, got)
+			t.Errorf("appendTime(%d) = %s, want %s", ts, got, want)
 		}
 	}
 }

@@ -21,6 +21,7 @@ var (
 // map is a bijection on [0, numUsers).
 func userID(rank int) uint64 { return 100_000 + (uint64(rank)*7919+4243)%numUsers }
 
+// itemID is userID for items; 7907 is prime too.
 func itemID(rank int) uint64 { return 10_000 + (uint64(rank)*7907+811)%numItems }
 
 func appendProject(dst []byte, s *source) []byte {
