@@ -12,9 +12,18 @@
 //	where rpc_method = "UpdateAccount" and server_error != ""
 //	stats count, p99(duration_ms) by rpc_method
 //
-// see data shaped like production. Valid events start with time_ns and hold
-// only strings and non-negative integers; no generated string needs JSON
-// escaping.
+// see data shaped like production. The shapes, by "kind", with their share
+// of ordinary lines and their fields after time_ns:
+//
+//	rpc     32%  rpc_service rpc_method rpc_code duration_ms server_error pii_uid request_id
+//	http    22%  method path status bytes duration_ms pii_client_ip user_agent
+//	log     26%  host level logger message [pii_email]
+//	action  12%  action pii_uid session_id [item_id] [results|quantity|total_cents|rating]
+//	work     8%  host queue item_id attempts duration_ms outcome
+//	gauge        host queue_depth heap_bytes goroutines, every 200ms of event time
+//
+// Valid events start with time_ns and hold only strings and non-negative
+// integers; no generated string needs JSON escaping.
 //
 // The same Config.Seed gives byte-identical output on every machine and Go
 // version that keeps the PCG generator of math/rand/v2: everything past the
@@ -24,6 +33,7 @@ package eventgen
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
@@ -59,6 +69,12 @@ type Generator struct {
 	gaugeHost    int
 	gauges       [len(hosts)]gaugeState
 	nextJob      uint64 // work item ids count up, as a queue's would
+
+	// The seconds of time_ns change once per many lines, so their digits
+	// are kept rather than formatted every time.
+	sec    int64
+	secLen int
+	secBuf [20]byte
 }
 
 // New returns a Generator for cfg.
@@ -89,6 +105,7 @@ func New(cfg Config) *Generator {
 		g.malformed = uint64(f * (1 << 64))
 	}
 
+	g.sec = -1
 	g.nextJob = 1 + g.rnd.intn(1e7)
 	for i := range g.gauges {
 		g.gauges[i] = newGaugeState(&g.rnd, i)
@@ -141,4 +158,22 @@ func (g *Generator) gaugeDue() bool {
 	g.nextGauge += int64(gaugeEvery)
 	g.lastWasGauge = true
 	return true
+}
+
+// appendTime appends time_ns in decimal, as strconv would.
+func (g *Generator) appendTime(dst []byte) []byte {
+	sec, ns := g.t/1e9, g.t%1e9
+	if sec == 0 {
+		return strconv.AppendInt(dst, ns, 10)
+	}
+	if sec != g.sec {
+		g.sec, g.secLen = sec, len(strconv.AppendInt(g.secBuf[:0], sec, 10))
+	}
+	dst = append(dst, g.secBuf[:g.secLen]...)
+	var digits [9]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	return append(dst, digits[:]...)
 }

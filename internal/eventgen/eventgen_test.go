@@ -477,3 +477,15 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportMetric(float64(size)/float64(events), "bytes/event")
 	b.SetBytes(int64(size / b.N))
 }
+
+func TestAppendTime(t *testing.T) {
+	g := New(Config{})
+	// In order, as the generator's clock runs, and then back to check that
+	// a changed second is never served from the cache.
+	for _, ts := range []int64{0, 5, 999_999_999, 1e9, 1e9 + 5, 1e9 + 5e8, 2e9, 1767225600000000007, 1767225600999999999, 1767225601000000000, math.MaxInt64, 1e9} {
+		g.t = ts
+		if got, want := string(g.appendTime(nil)), strconv.FormatInt(ts, 10); got != want {
+			t.Errorf("appendTime(%d) = %s, want %s", ts, got, want)
+		}
+	}
+}

@@ -21,6 +21,7 @@ var (
 // map is a bijection on [0, numUsers).
 func userID(rank int) uint64 { return 100_000 + (uint64(rank)*7919+4243)%numUsers }
 
+// itemID is userID for items; 7907 is prime too.
 func itemID(rank int) uint64 { return 10_000 + (uint64(rank)*7907+811)%numItems }
 
 func appendProject(dst []byte, s *source) []byte {
@@ -60,7 +61,7 @@ var shapes = newWeighted([]uint32{
 
 func (g *Generator) appendEvent(dst []byte) []byte {
 	dst = append(dst, `{"time_ns":`...)
-	dst = strconv.AppendInt(dst, g.t, 10)
+	dst = g.appendTime(dst)
 	switch shapes.pick(&g.rnd) {
 	case shapeRPC:
 		dst = g.appendRPC(dst)
@@ -512,7 +513,7 @@ func (g *Generator) appendGauge(dst []byte) []byte {
 	}
 
 	dst = append(dst, `{"time_ns":`...)
-	dst = strconv.AppendInt(dst, g.t, 10)
+	dst = g.appendTime(dst)
 	dst = append(dst, `,"kind":"gauge","host":"`...)
 	dst = append(dst, hosts[i]...)
 	dst = append(dst, `","queue_depth":`...)
