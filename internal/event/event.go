@@ -11,7 +11,7 @@
 //	_stream  "stdout" or "stderr": where a wrapped line came from
 //	_part    1-based index of a piece of an over-long line
 //	_more    1 when more pieces of the same line follow on the same stream
-//	_time    "received" when time_ns is the supervisor's receive time
+//	_time    where an inserted time_ns came from: "time", "ts" or "received"
 package event
 
 import (

@@ -1,0 +1,73 @@
+package capture
+
+import "sync"
+
+// Drops counts lines the Buffer refused because it was full.
+type Drops struct {
+	Lines int64
+	Bytes int64
+}
+
+// Buffer is a bounded queue of event lines between readers and one writer.
+type Buffer struct {
+	limit int
+
+	// mu guards the fields below.
+	mu     sync.Mutex
+	cond   *sync.Cond
+	data   []byte
+	spare  []byte
+	drops  Drops
+	closed bool
+}
+
+// NewBuffer returns a Buffer that holds at most limit bytes.
+func NewBuffer(limit int) *Buffer {
+	b := &Buffer{limit: limit}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// Put queues whole lines, or drops all of them if they do not fit, and
+// reports whether they were queued.
+func (b *Buffer) Put(lines []byte, n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || len(b.data)+len(lines) > b.limit {
+		b.drops.Lines += int64(n)
+		b.drops.Bytes += int64(len(lines))
+		return false
+	}
+	wake := len(b.data) == 0
+	b.data = append(b.data, lines...)
+	if wake {
+		b.cond.Signal()
+	}
+	return true
+}
+
+// Take waits for queued lines and returns them with the drops counted since
+// the last Take. The returned slice is valid until the next Take. After
+// Close it returns what is left, then ok == false.
+func (b *Buffer) Take() (lines []byte, drops Drops, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.data) == 0 && b.drops == (Drops{}) && !b.closed {
+		b.cond.Wait()
+	}
+	if len(b.data) == 0 && b.drops == (Drops{}) {
+		return nil, Drops{}, false
+	}
+	lines = b.data
+	b.data, b.spare = b.spare[:0], lines
+	drops, b.drops = b.drops, Drops{}
+	return lines, drops, true
+}
+
+// Close wakes the writer; lines already queued are still returned by Take.
+func (b *Buffer) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	b.cond.Broadcast()
+}
