@@ -1,13 +1,320 @@
-// Supervisor runs one program, captures its output and its own events into
-// an append-only chunk log, and serves the log. See README.md.
+// Supervisor runs one program, captures what it prints and its own events
+// into an append-only chunk log on disk, and serves the log over HTTPS with
+// mandatory client certificates. See README.md and DESIGN section 2.
+//
+//	supervisor -dir DIR [flags] -- PROGRAM [ARG...]
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"stele/internal/bytesize"
+	"stele/internal/capture"
+	"stele/internal/child"
+	"stele/internal/chunklog"
+	"stele/internal/event"
+	"stele/internal/procstat"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "supervisor: error: not wired yet")
-	os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// config is the parsed command line.
+type config struct {
+	dir           string
+	maxAge        time.Duration
+	maxBytes      bytesize.Value
+	chunkBytes    bytesize.Value
+	chunkAge      time.Duration
+	fsyncInterval time.Duration
+	bufferBytes   bytesize.Value
+	restart       string
+	stopTimeout   time.Duration
+	statsInterval time.Duration
+	argv          []string
+}
+
+const usage = `usage: supervisor -dir DIR [flags] -- PROGRAM [ARG...]
+       supervisor version
+
+Runs PROGRAM, keeps what it prints (and the supervisor's own events) in an
+append-only chunk log in DIR. Flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	c := config{maxBytes: 500_000_000, chunkBytes: 1_000_000, bufferBytes: capture.DefaultBufferBytes}
+	fs := flag.NewFlagSet("supervisor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.dir, "dir", "", "directory of the chunk log (required)")
+	fs.DurationVar(&c.maxAge, "max-age", 168*time.Hour, "discard closed chunks older than this")
+	fs.Var(&c.maxBytes, "max-bytes", "discard the oldest chunks while the log is larger than this (e.g. 500MB)")
+	fs.Var(&c.chunkBytes, "chunk-bytes", "close a chunk before it reaches this size (at most 1MB)")
+	fs.DurationVar(&c.chunkAge, "chunk-age", 10*time.Minute, "close a chunk at this age")
+	fs.DurationVar(&c.fsyncInterval, "fsync-interval", time.Second, "fsync the latest chunk this often: what a power loss can cost")
+	fs.Var(&c.bufferBytes, "buffer-bytes", "memory for output waiting for the disk; beyond it lines are dropped and counted")
+	fs.StringVar(&c.restart, "restart", "always", "restart policy: always, on-failure or never")
+	fs.DurationVar(&c.stopTimeout, "stop-timeout", 10*time.Second, "after SIGTERM, SIGKILL the program if it has not exited by then")
+	fs.DurationVar(&c.statsInterval, "stats-interval", 60*time.Second, "how often the program's resource use is recorded")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.argv = fs.Args()
+	switch {
+	case c.dir == "":
+		return c, errors.New("-dir is required")
+	case len(c.argv) == 0:
+		return c, errors.New("no program given: supervisor -dir DIR -- PROGRAM [ARG...]")
+	case c.chunkBytes < chunklog.MinChunkBytes || c.chunkBytes > chunklog.MaxChunkBytes:
+		return c, fmt.Errorf("-chunk-bytes must be between %d and %d", chunklog.MinChunkBytes, chunklog.MaxChunkBytes)
+	case c.chunkAge <= 0 || c.maxAge <= 0 || c.fsyncInterval <= 0 || c.stopTimeout <= 0 || c.statsInterval <= 0:
+		return c, errors.New("durations must be positive")
+	case c.bufferBytes < 1<<20:
+		return c, errors.New("-buffer-bytes must be at least 1MiB")
+	}
+	if _, err := child.ParsePolicy(c.restart); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Println(version())
+		return 0
+	}
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 2
+		}
+		fmt.Fprintf(stderr, "supervisor: error: %v\n", err)
+		return 2
+	}
+	maxBytes := int64(cfg.maxBytes)
+	if maxBytes == 0 {
+		maxBytes = -1 // 0 on the command line means no limit
+	}
+	log, err := chunklog.Open(chunklog.Options{
+		Dir:           cfg.dir,
+		ChunkBytes:    int64(cfg.chunkBytes),
+		ChunkAge:      cfg.chunkAge,
+		MaxAge:        cfg.maxAge,
+		MaxBytes:      maxBytes,
+		FsyncInterval: cfg.fsyncInterval,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "supervisor: error: %v\n", err)
+		return 1
+	}
+	s := &supervisor{cfg: cfg, log: log, buf: capture.NewBuffer(int(cfg.bufferBytes)), stderr: stderr}
+	return s.run()
+}
+
+// supervisor wires the program's pipes, the buffer, the writer and the log.
+type supervisor struct {
+	cfg    config
+	log    *chunklog.Log
+	buf    *capture.Buffer
+	stderr io.Writer
+	counts capture.Counts
+
+	// mu guards pid.
+	mu  sync.Mutex
+	pid int
+}
+
+func (s *supervisor) event(name string, fill func(b *event.Builder)) {
+	b := event.Begin(nil, time.Now().UnixNano(), name)
+	fill(&b)
+	s.buf.PutReserved(b.End())
+}
+
+func (s *supervisor) run() int {
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.writeLoop()
+	}()
+
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+
+	s.event("supervisor_started", func(b *event.Builder) {
+		b.Str("version", version())
+		b.Int("pid", int64(os.Getpid()))
+		b.Str("program", s.cfg.argv[0])
+	})
+
+	stopStats := make(chan struct{})
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		s.statsLoop(stopStats)
+	}()
+
+	policy, _ := child.ParsePolicy(s.cfg.restart)
+	exit := child.Run(context.Background(), child.Config{
+		Argv:        s.cfg.argv,
+		Restart:     policy,
+		StopTimeout: s.cfg.stopTimeout,
+		BackoffMin:  100 * time.Millisecond,
+		BackoffMax:  30 * time.Second,
+		ResetAfter:  time.Minute,
+		Output:      s.capture,
+		Event:       s.buf.PutReserved,
+		OnStart: func(pid int) {
+			s.mu.Lock()
+			s.pid = pid
+			s.mu.Unlock()
+		},
+	}, sigs)
+
+	close(stopStats)
+	<-statsDone
+	s.event("supervisor_exiting", func(b *event.Builder) {
+		b.Int("status", int64(exit.Status()))
+	})
+	s.buf.Close()
+	<-writerDone
+	if err := s.log.Close(); err != nil {
+		fmt.Fprintf(s.stderr, "supervisor: error: closing the log: %v\n", err)
+		return 1
+	}
+	if exit.Err != nil {
+		fmt.Fprintf(s.stderr, "supervisor: error: start %s: %v\n", s.cfg.argv[0], exit.Err)
+	}
+	return exit.Status()
+}
+
+// capture reads one run's stdout and stderr to EOF.
+func (s *supervisor) capture(stdout, stderr *os.File, stop <-chan struct{}) {
+	var wg sync.WaitGroup
+	onSplit := func(stream string, n int64, parts int) {
+		s.event("line_split", func(b *event.Builder) {
+			b.Str("stream", stream)
+			b.Int("bytes", n)
+			b.Int("parts", int64(parts))
+		})
+	}
+	for _, p := range []struct {
+		name string
+		f    *os.File
+	}{{"stdout", stdout}, {"stderr", stderr}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := capture.NewReader(p.name, s.buf, time.Now, &s.counts, onSplit)
+			if err := r.Run(p.f); err != nil {
+				s.event("capture_failed", func(b *event.Builder) {
+					b.Str("stream", p.name)
+					b.Str("error", err.Error())
+				})
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// writeLoop moves lines from the buffer to the log. A failed write is
+// retried with backoff, never dropped: while it waits, the buffer fills and
+// new lines are dropped and counted instead.
+func (s *supervisor) writeLoop() {
+	var failing error
+	for {
+		lines, drops, ok := s.buf.Take()
+		if !ok {
+			return
+		}
+		if drops.Lines > 0 {
+			b := event.Begin(nil, time.Now().UnixNano(), "events_dropped")
+			b.Int("count", drops.Lines)
+			b.Int("bytes", drops.Bytes)
+			b.Str("reason", "buffer full: the disk did not keep up")
+			lines = append(b.End(), lines...)
+		}
+		delay := 10 * time.Millisecond
+		for {
+			err := s.log.Append(lines)
+			if err == nil {
+				break
+			}
+			if errors.Is(err, chunklog.ErrClosed) {
+				return
+			}
+			if failing == nil {
+				fmt.Fprintf(s.stderr, "supervisor: error: writing the log: %v (retrying)\n", err)
+			}
+			failing = err
+			time.Sleep(delay)
+			delay = min(delay*2, time.Second)
+		}
+		if failing != nil {
+			b := event.Begin(nil, time.Now().UnixNano(), "write_recovered")
+			b.Str("error", failing.Error())
+			_ = s.log.Append(b.End())
+			failing = nil
+		}
+	}
+}
+
+// statsLoop records the program's resource use and the capture counters.
+func (s *supervisor) statsLoop(stop <-chan struct{}) {
+	t := time.NewTicker(s.cfg.statsInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		pid := s.pid
+		s.mu.Unlock()
+		if u, err := procstat.Read(pid); pid > 0 && err == nil {
+			s.event("child_resources", func(b *event.Builder) {
+				b.Int("pid", int64(pid))
+				b.Int("rss_bytes", u.RSSBytes)
+				b.Int("cpu_ms", u.CPUMillis)
+				b.Int("threads", u.Threads)
+				b.Int("open_files", u.OpenFiles)
+				b.Int("sockets", u.Sockets)
+			})
+		}
+		s.event("capture_stats", func(b *event.Builder) {
+			b.Int("lines", s.counts.Lines.Load())
+			b.Int("wrapped", s.counts.Wrapped.Load())
+			b.Int("split", s.counts.Split.Load())
+			b.Int("stamped", s.counts.Stamped.Load())
+		})
+	}
+}
+
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			v += " " + s.Value
+		}
+	}
+	return v
 }

@@ -71,3 +71,21 @@ func (b *Buffer) Close() {
 	b.closed = true
 	b.cond.Broadcast()
 }
+
+// PutReserved queues the supervisor's own events. They may use ownReserve
+// bytes beyond the limit, so that a flood of program output cannot make the
+// supervisor lose the events that explain it.
+func (b *Buffer) PutReserved(lines []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || len(b.data)+len(lines) > b.limit+ownReserve {
+		b.drops.Lines++
+		b.drops.Bytes += int64(len(lines))
+		return
+	}
+	wake := len(b.data) == 0
+	b.data = append(b.data, lines...)
+	if wake {
+		b.cond.Signal()
+	}
+}

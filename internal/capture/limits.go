@@ -20,3 +20,6 @@ const (
 	// pipes and the disk: seconds of a busy program's output.
 	DefaultBufferBytes = 64 << 20
 )
+
+// ownReserve is buffer room kept for Stele's own events beyond the limit.
+const ownReserve = 1 << 20
