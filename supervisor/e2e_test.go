@@ -81,7 +81,6 @@ func childMain(mode string) int {
 	return 99
 }
 
-
 var supervisorBin string
 
 // buildSupervisor builds the real binary once per test process.
