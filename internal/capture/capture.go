@@ -98,8 +98,7 @@ func (c *Reader) flush() {
 	if c.outN == 0 {
 		return
 	}
-	c.buf.Put(c.out, c.outN)
-	c.out, c.outN = c.out[:0], 0
+	c.out, c.outN = c.buf.Put(c.out, c.outN), 0
 }
 
 // cutPieces emits leading pieces of an over-long line while more than

@@ -13,8 +13,9 @@ const (
 	// escaping would exceed it is cut into pieces like an over-long line.
 	maxWrappedBytes = 512 << 10
 
-	// readBytes is how much one read(2) of a pipe may return.
-	readBytes = 64 << 10
+	// readBytes is how much one read(2) of a pipe may return: large reads
+	// mean fewer system calls per event.
+	readBytes = 256 << 10
 
 	// DefaultBufferBytes is the default bound of the Buffer between the
 	// pipes and the disk: seconds of a busy program's output.

@@ -169,6 +169,8 @@ func runOnce(ctx context.Context, cfg Config, sigs <-chan os.Signal, runNo int) 
 		outW.Close()
 		return startFailed(cfg, runNo, err), false
 	}
+	setPipeSize(outR)
+	setPipeSize(errR)
 	cmd := exec.Command(cfg.Argv[0], cfg.Argv[1:]...)
 	cmd.Env = cfg.Env
 	cmd.Stdout, cmd.Stderr = outW, errW
@@ -286,6 +288,23 @@ wait:
 		b.Int("run_ms", exit.Runtime.Milliseconds())
 	})
 	return exit, stopping
+}
+
+// pipeBytes is the pipe capacity asked for: room for a burst of output
+// while the reader is busy (Linux's default is 64 KiB).
+const pipeBytes = 1 << 20
+
+// fSetPipeSz is F_SETPIPE_SZ from fcntl.h, which package syscall lacks.
+const fSetPipeSz = 1031
+
+// setPipeSize enlarges a pipe; failure (e.g. above
+// /proc/sys/fs/pipe-max-size for an unprivileged user) keeps the default.
+func setPipeSize(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, pipeBytes)
+		})
+	}
 }
 
 // outputGrace is how long output may continue after the program exits,

@@ -62,22 +62,6 @@ func (r *recorder) named(name string) []map[string]any {
 	return out
 }
 
-// waitEvent blocks until an event named name arrives.
-func (r *recorder) waitEvent(t *testing.T, name string) map[string]any {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case e := <-r.evc:
-			if e["_event"] == name {
-				return e
-			}
-		case <-timeout:
-			t.Fatalf("no %s event", name)
-		}
-	}
-}
-
 func TestExitStatusAndPolicies(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -226,10 +210,19 @@ func TestStopTimeoutKills(t *testing.T) {
 	cfg.StopTimeout = 200 * time.Millisecond
 	cfg.Restart = Always
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		r.waitEvent(t, "child_started")
-		cancel()
-	}()
+	// Stop only once the trap is set: the program says so.
+	cfg.Output = func(stdout, stderr *os.File, stop <-chan struct{}) {
+		buf := make([]byte, 100)
+		for {
+			n, err := stdout.Read(buf)
+			if strings.Contains(string(buf[:n]), "ready") {
+				cancel()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
 	exit := Run(ctx, cfg, nil)
 	if exit.Signal != syscall.SIGKILL {
 		t.Fatalf("exit %+v, want killed by SIGKILL", exit)

@@ -52,6 +52,9 @@
 //
 // Append writes with write(2) before it returns, so a kill -9 of the process
 // loses nothing that Append accepted. The latest chunk is fsynced every
-// Options.FsyncInterval, and a chunk is fsynced before its .sum is written,
-// so a power loss costs at most the last interval.
+// Options.FsyncInterval. A chunk that closes is fsynced and then given its
+// .sum by a background goroutine, right away, so appends never wait for the
+// disk (unless maxPendingCloses chunks are already waiting); a power loss
+// costs at most the last interval, and a crash before the .sum is written
+// leaves a chunk that Open recovers like the latest one.
 package chunklog

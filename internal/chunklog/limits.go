@@ -42,3 +42,7 @@ const (
 // maxChunkOnDisk bounds how much of a chunk file recovery reads: a full
 // chunk plus one record that arrived alone.
 const maxChunkOnDisk = MaxChunkBytes + MaxRecordBytes
+
+// maxPendingCloses bounds the closed chunks waiting to be fsynced: beyond
+// it, rotation waits for the disk.
+const maxPendingCloses = 8

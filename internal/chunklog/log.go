@@ -88,6 +88,9 @@ type Log struct {
 	wg     sync.WaitGroup
 	closer sync.Once
 
+	closing    chan closeJob // closed chunks waiting for fsync and .sum
+	closerDone chan struct{}
+
 	// mu guards the fields below.
 	mu      sync.Mutex
 	closed  []closedChunk // oldest first
@@ -162,7 +165,14 @@ func Open(opts Options) (*Log, error) {
 		lock.Close()
 		return nil, fmt.Errorf("%w: %s", ErrLocked, opts.Dir)
 	}
-	l := &Log{opts: opts, lock: lock, stop: make(chan struct{}), changed: make(chan struct{})}
+	l := &Log{
+		opts:       opts,
+		lock:       lock,
+		stop:       make(chan struct{}),
+		changed:    make(chan struct{}),
+		closing:    make(chan closeJob, maxPendingCloses),
+		closerDone: make(chan struct{}),
+	}
 	pending, err := l.recover()
 	if err == nil {
 		err = l.rotateLocked("")
@@ -179,6 +189,7 @@ func Open(opts Options) (*Log, error) {
 	}
 	l.retainLocked()
 	l.wg.Add(2)
+	go l.closerLoop()
 	go l.fsyncLoop()
 	go l.housekeepingLoop()
 	return l, nil
@@ -277,6 +288,9 @@ func (l *Log) writeLocked(p []byte) error {
 		if err := l.rotateLocked(""); err != nil {
 			return err
 		}
+		if l.cur == nil {
+			return ErrClosed
+		}
 	}
 	c := l.cur
 	for {
@@ -320,21 +334,35 @@ func (l *Log) ownEventLocked(name string, fill func(b *event.Builder)) {
 }
 
 // rotateLocked closes the latest chunk (if any) for reason and opens a new
-// one. The closed chunk is fsynced and its .sum written before the new chunk
-// exists, so at most the newest chunk on disk lacks a .sum.
+// one. The closed chunk's content and ETag are final at once; making it
+// durable (fsync, then its .sum) happens in the background so appends do not
+// wait for the disk. A crash before that leaves a chunk without .sum, which
+// Open recovers like the chunk that was latest.
 func (l *Log) rotateLocked(reason string) error {
 	var prev *closedChunk
 	if c := l.cur; c != nil {
-		cc, err := l.closeChunkLocked(c)
-		if err != nil {
-			return err
-		}
 		l.cur = nil
+		regions, etag := c.sum.finish()
+		cc := closedChunk{
+			Info:       Info{ID: c.id, Size: c.size, Lines: c.lines, Closed: true, ETag: etag},
+			closedMono: l.opts.Mono(),
+		}
+		job := closeJob{id: c.id, f: c.f, sum: sumFile{size: c.size, lines: c.lines, closedWall: l.nowNS(), etag: etag, regions: regions}}
 		if cc.Size == 0 {
+			c.f.Close()
 			l.removeFiles(cc.ID)
 		} else {
 			l.closed = append(l.closed, cc)
 			prev = &l.closed[len(l.closed)-1]
+			select {
+			case l.closing <- job:
+			default:
+				// The disk is behind: close this one here, which slows
+				// appends down to the disk's pace.
+				l.mu.Unlock()
+				l.finishClose([]closeJob{job})
+				l.mu.Lock()
+			}
 		}
 	}
 	if l.done {
@@ -364,27 +392,100 @@ func (l *Log) rotateLocked(reason string) error {
 	return nil
 }
 
-// closeChunkLocked makes c durable and immutable: fsync, then its .sum.
-func (l *Log) closeChunkLocked(c *openChunk) (closedChunk, error) {
-	if err := l.fsync(c.f); err != nil {
-		return closedChunk{}, fmt.Errorf("chunklog: fsync chunk %s: %w", c.id, err)
+// closeJob is a closed chunk still to be made durable.
+type closeJob struct {
+	id  string
+	f   *os.File
+	sum sumFile
+}
+
+// closerLoop makes closed chunks durable, in batches at most one fsync
+// interval apart, until closing is closed: in a burst many chunks close each
+// second, and one round of fsyncs for all of them costs the disk far less
+// than one round per chunk.
+func (l *Log) closerLoop() {
+	defer close(l.closerDone)
+	var batch []closeJob
+	for {
+		job, ok := <-l.closing
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], job)
+		// Gather what closes within the interval; Close or a full queue ends
+		// the wait early.
+		t := time.NewTimer(l.opts.FsyncInterval)
+	gather:
+		for len(batch) < maxPendingCloses {
+			select {
+			case job, ok := <-l.closing:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, job)
+			case <-t.C:
+				break gather
+			case <-l.stop:
+				break gather
+			}
+		}
+		t.Stop()
+		l.finishClose(batch)
+		if !ok {
+			return
+		}
 	}
-	if err := c.f.Close(); err != nil {
-		return closedChunk{}, fmt.Errorf("chunklog: close chunk %s: %w", c.id, err)
+}
+
+// finishClose fsyncs closed chunks and then writes their .sum files. A
+// failure is recorded as an event; such a chunk stays without .sum and is
+// recovered by the next Open.
+func (l *Log) finishClose(jobs []closeJob) {
+	var failed []string
+	var errs []error
+	ready := jobs[:0:0]
+	for _, job := range jobs {
+		err := l.fsync(job.f)
+		if cerr := job.f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = l.writeTemp(job.id+".sum", job.sum.encode())
+		}
+		if err != nil {
+			failed, errs = append(failed, job.id), append(errs, err)
+			continue
+		}
+		ready = append(ready, job)
 	}
-	regions, etag := c.sum.finish()
-	cc := closedChunk{
-		Info:       Info{ID: c.id, Size: c.size, Lines: c.lines, Closed: true, ETag: etag},
-		closedMono: l.opts.Mono(),
+	for _, job := range ready {
+		if err := os.Rename(l.path(job.id+".sum.tmp"), l.path(job.id+".sum")); err != nil {
+			failed, errs = append(failed, job.id), append(errs, err)
+		}
 	}
-	if c.size == 0 {
-		return cc, nil
+	if err := l.syncDir(); err != nil && len(ready) > 0 {
+		failed, errs = append(failed, ready[0].id), append(errs, err)
 	}
-	s := sumFile{size: c.size, lines: c.lines, closedWall: l.nowNS(), etag: etag, regions: regions}
-	if err := l.writeFileAtomic(c.id+".sum", s.encode()); err != nil {
-		return closedChunk{}, fmt.Errorf("chunklog: write checksums of %s: %w", c.id, err)
+	for _, job := range jobs {
+		if _, err := os.Stat(l.path(job.id)); err != nil {
+			// Discarded meanwhile: its .sum would be an orphan.
+			_ = os.Remove(l.path(job.id + ".sum"))
+		}
 	}
-	return cc, nil
+	if len(failed) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return
+	}
+	for i, id := range failed {
+		l.ownEventLocked("chunk_close_failed", func(b *event.Builder) {
+			b.Str("id", id)
+			b.Str("error", errs[i].Error())
+		})
+	}
 }
 
 func (l *Log) notifyLocked() {
@@ -477,9 +578,12 @@ func (l *Log) Close() error {
 		}
 		l.done = true
 		err = l.rotateLocked("")
-		l.notifyLocked()
 		l.watched = true
 		l.notifyLocked()
+		l.mu.Unlock()
+		close(l.closing)
+		<-l.closerDone
+		l.mu.Lock()
 		l.lock.Close()
 	})
 	return err
@@ -618,8 +722,19 @@ func (l *Log) removeFiles(id string) {
 // writeFileAtomic writes name in dir so that it either exists whole or not
 // at all: temp file, fsync, close, rename, fsync dir.
 func (l *Log) writeFileAtomic(name string, data []byte) error {
-	dir := l.opts.Dir
-	tmp := filepath.Join(dir, name+".tmp")
+	if err := l.writeTemp(name, data); err != nil {
+		return err
+	}
+	if err := os.Rename(l.path(name+".tmp"), l.path(name)); err != nil {
+		os.Remove(l.path(name + ".tmp"))
+		return err
+	}
+	return l.syncDir()
+}
+
+// writeTemp writes and fsyncs name+".tmp", ready to be renamed to name.
+func (l *Log) writeTemp(name string, data []byte) error {
+	tmp := l.path(name + ".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
@@ -638,11 +753,7 @@ func (l *Log) writeFileAtomic(name string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return l.syncDir()
+	return nil
 }
 
 func (l *Log) fsync(f *os.File) error {
@@ -674,5 +785,7 @@ func (l *Log) stopLoops() {
 		l.mu.Lock()
 		l.done = true
 		l.mu.Unlock()
+		close(l.closing)
+		<-l.closerDone
 	})
 }
