@@ -165,7 +165,9 @@ func (c *Reader) line(l []byte, t int64) {
 	}
 	if c.stream == "stdout" {
 		r := jsonscan.Scan(l)
-		if r.Object && r.UTF8 {
+		// An object with a key of Stele's own (leading '_') is wrapped, so a
+		// program cannot forge the supervisor's events or wrappers.
+		if r.Object && r.UTF8 && !r.ReservedKey {
 			if r.HasTime && r.TimeKey == "time_ns" {
 				c.out = append(c.out, l...)
 				c.out = append(c.out, '\n')

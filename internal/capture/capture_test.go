@@ -70,6 +70,8 @@ func TestLineRules(t *testing.T) {
 			`{"time_ns":1700000000000000123,"_stream":"stderr","_line":"{\"time_ns\":5}"}` + "\n"},
 		{"partial last line kept", "stdout", `{"time_ns":9}` + "\n" + `tail`,
 			`{"time_ns":9}` + "\n" + `{"time_ns":1700000000000000123,"_stream":"stdout","_line":"tail"}` + "\n"},
+		{"forged own event wrapped", "stdout", `{"time_ns":5,"_event":"child_exited"}` + "\n",
+			`{"time_ns":1700000000000000123,"_stream":"stdout","_line":"{\"time_ns\":5,\"_event\":\"child_exited\"}"}` + "\n"},
 		{"empty line kept", "stdout", "\n", `{"time_ns":1700000000000000123,"_stream":"stdout","_line":""}` + "\n"},
 		{"invalid utf8 in an object", "stdout", "{\"time_ns\":1,\"a\":\"\xff\"}\n",
 			`{"time_ns":1700000000000000123,"_stream":"stdout","_line_b64":"eyJ0aW1lX25zIjoxLCJhIjoi/yJ9"}` + "\n"},
@@ -169,7 +171,7 @@ func rebuild(t *testing.T, out []byte) []byte {
 
 func TestRandomStreamsRebuildExactly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	pieces := []string{`{"time_ns":12,"a":1}`, `{"msg":"no time"}`, "plain text", "\xff\xfe bytes", "", "{broken", `"str"`, "tab\there", "é✓", `{"time_ns":"x"}`}
+	pieces := []string{`{"time_ns":12,"a":1}`, `{"_event":"x","time_ns":1}`, `{"msg":"no time"}`, "plain text", "\xff\xfe bytes", "", "{broken", `"str"`, "tab\there", "é✓", `{"time_ns":"x"}`}
 	for iter := range 200 {
 		var in []byte
 		for range rng.IntN(50) {

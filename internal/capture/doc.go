@@ -5,7 +5,9 @@
 // # Line rules (DESIGN section 1 and 2)
 //
 // A stdout line that is a JSON object, valid UTF-8, with a usable integer
-// "time_ns" is kept byte for byte. A JSON object without "time_ns" gets one
+// "time_ns" and no top-level key starting with '_' is kept byte for byte.
+// Keys starting with '_' are Stele's own: an object that has one is wrapped,
+// so a program cannot forge the supervisor's events. A JSON object without "time_ns" gets one
 // inserted right after its opening brace, followed by "_time" naming where
 // it came from: a common logger's field ("time" or "ts", which stays as
 // printed), or else "received" for the time the line was read. Every other line (not an object, not

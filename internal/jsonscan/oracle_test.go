@@ -39,6 +39,9 @@ func reference(line []byte) Result {
 		if err := dec.Decode(&v); err != nil {
 			panic("reference: value: " + err.Error())
 		}
+		if strings.HasPrefix(raw, `"_`) || strings.HasPrefix(raw, `"\`) {
+			r.ReservedKey = true
+		}
 		// The raw spelling of a key without escapes is the key in quotes.
 		key := strings.Trim(raw, `"`)
 		if `"`+key+`"` != raw {

@@ -72,6 +72,10 @@ type Result struct {
 	TimeKey string
 	// TimeNSKey: the object has a top-level "time_ns" key, usable or not.
 	TimeNSKey bool
+	// ReservedKey: a top-level key starts with '_', the prefix DESIGN
+	// section 1 reserves for Stele's own fields, or starts with an escape,
+	// which might spell one.
+	ReservedKey bool
 }
 
 // The keys whose first top-level value Scan keeps, in order of preference.
@@ -120,6 +124,7 @@ func Scan(line []byte) Result {
 		return r
 	}
 	r.Object = true
+	r.ReservedKey = flags&reservedKey != 0
 	if f := fields[keyTimeNS]; f.kind != 0 {
 		r.TimeNSKey = true
 		if f.kind == kindNumber {
@@ -175,8 +180,9 @@ const (
 
 // Flags that string scanning accumulates.
 const (
-	escaped = 1 << iota // a backslash escape
-	badUTF8             // invalid UTF-8, which JSON strings may carry
+	escaped     = 1 << iota // a backslash escape
+	badUTF8                 // invalid UTF-8, which JSON strings may carry
+	reservedKey             // a top-level key starting with '_' or an escape
 )
 
 // shallowWords sizes the container stack Scan tries first: 64 levels cover
@@ -215,6 +221,9 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			flags |= f
 			if end < 0 {
 				return invalid, flags, root
+			}
+			if depth == 1 && end > i+1 && (line[i+1] == '_' || line[i+1] == '\\') {
+				flags |= reservedKey
 			}
 			if depth == 1 && f&escaped == 0 {
 				if k := matchKey(line[i+1 : end]); k != keyNone && fields[k].kind == 0 {

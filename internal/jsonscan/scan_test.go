@@ -154,6 +154,10 @@ func TestScan(t *testing.T) {
 		{"invalid UTF-8 outside string", "{\"a\":1}\xff", Result{}},
 		{"valid UTF-8 outside string", "{\"a\":1}é", Result{UTF8: true}},
 		{"escaped surrogate is fine", `{"msg":"\ud800"}`, valid},
+		{"reserved key", `{"time_ns":1,"_event":"child_exited"}`, Result{Object: true, UTF8: true, HasTime: true, TimeNS: 1, TimeKey: "time_ns", TimeNSKey: true, ReservedKey: true}},
+		{"escaped reserved key", `{"\u005fevent":"x"}`, Result{Object: true, UTF8: true, ReservedKey: true}},
+		{"nested underscore is not reserved", `{"a":{"_b":1}}`, valid},
+		{"underscore inside a key is not reserved", `{"a_b":1}`, valid},
 		{"long string with escapes", `{"msg":"` + strings.Repeat(`abcdefgh\"\\\n\u00e9`, 20) + `"}`, valid},
 	}
 	for _, tt := range tests {
