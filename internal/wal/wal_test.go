@@ -9,7 +9,9 @@ import (
 	"testing"
 )
 
-func payload(i int) []byte { return fmt.Appendf(nil, "record %d %s", i, bytes.Repeat([]byte{'x'}, i%97)) }
+func payload(i int) []byte {
+	return fmt.Appendf(nil, "record %d %s", i, bytes.Repeat([]byte{'x'}, i%97))
+}
 
 func replayAll(t *testing.T, dir string) ([][]byte, ReplayStats) {
 	t.Helper()
