@@ -69,6 +69,16 @@ func childMain(mode string) int {
 				time.Sleep(time.Millisecond)
 			}
 		}
+	case "serve":
+		// Runs until SIGTERM, then exits 0, like a well-behaved server.
+		sigs := make(chan os.Signal, 1)
+		signalNotify(sigs, syscall.SIGTERM)
+		fmt.Fprintln(w, `{"time_ns":1,"ready":1}`)
+		w.Flush()
+		<-sigs
+		fmt.Fprintln(w, `{"time_ns":2,"stopping":1}`)
+		w.Flush()
+		return 0
 	case "term":
 		// Ignores SIGTERM for a while, then exits 0 on a second thought.
 		signalIgnore(syscall.SIGTERM)
