@@ -46,3 +46,7 @@ const maxChunkOnDisk = MaxChunkBytes + MaxRecordBytes
 // maxPendingCloses bounds the closed chunks waiting to be fsynced: beyond
 // it, rotation waits for the disk.
 const maxPendingCloses = 8
+
+// ownEventReserve is room kept in every chunk for the log's own events,
+// such as the shutdown event written into the chunk it closes.
+const ownEventReserve = 1 << 10

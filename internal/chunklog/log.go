@@ -97,9 +97,10 @@ type Log struct {
 	cur     *openChunk    // nil only after a failed rotation or Close
 	lastID  uint64
 	total   int64 // bytes of all chunks on disk
-	changed chan struct{}
-	watched bool
-	done    bool
+	changed  chan struct{}
+	watched  bool
+	done     bool
+	closeErr error // chunks that could not be made durable, for Close
 }
 
 func (o *Options) setDefaults() error {
@@ -182,7 +183,7 @@ func Open(opts Options) (*Log, error) {
 		return nil, err
 	}
 	for _, ev := range pending {
-		if err := l.writeLocked(ev); err != nil {
+		if _, err := l.appendLocked(ev); err != nil {
 			l.closeFiles()
 			return nil, err
 		}
@@ -210,42 +211,62 @@ func (l *Log) nextIDLocked() string {
 	return formatID(n)
 }
 
-// Append writes a batch of whole lines, each ending in '\n', closing chunks
-// as they fill. When it returns nil the bytes are in the kernel: a kill of
-// the process no longer loses them.
-func (l *Log) Append(batch []byte) error {
-	if len(batch) == 0 {
-		return nil
+// Write appends a batch of whole lines, each ending in '\n', closing chunks
+// as they fill, and returns how many bytes of the batch are in the log: on
+// an error the caller retries only p[n:], so nothing is written twice. The
+// bytes written are in the kernel: a kill of the process no longer loses
+// them.
+func (l *Log) Write(p []byte) (n int, err error) {
+	if len(p) == 0 {
+		return 0, nil
 	}
-	if batch[len(batch)-1] != '\n' {
-		return ErrNotLines
+	if p[len(p)-1] != '\n' {
+		return 0, ErrNotLines
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.done {
-		return ErrClosed
+		return 0, ErrClosed
 	}
-	return l.appendLocked(batch)
+	return l.appendLocked(p)
 }
 
-func (l *Log) appendLocked(batch []byte) error {
+// Append is Write for callers that treat any error as a failure of the
+// whole batch.
+func (l *Log) Append(batch []byte) error {
+	_, err := l.Write(batch)
+	return err
+}
+
+func (l *Log) appendLocked(batch []byte) (written int, err error) {
 	fresh := false // the latest chunk holds at most the events of its own opening
 	for len(batch) > 0 {
 		if l.cur == nil {
 			if err := l.rotateLocked(""); err != nil {
-				return err
+				return written, err
+			}
+			if l.cur == nil {
+				return written, ErrClosed
 			}
 			fresh = true
 		}
-		room := l.opts.ChunkBytes - 1 - l.cur.size
+		// Room is kept for the log's own events (the shutdown event goes
+		// into the chunk it closes), so a chunk stays under ChunkBytes.
+		room := l.opts.ChunkBytes - 1 - ownEventReserve - l.cur.size
 		if int64(len(batch)) <= room {
-			return l.writeLocked(batch)
+			if err := l.writeLocked(batch, true); err != nil {
+				return written, err
+			}
+			return written + len(batch), nil
 		}
 		n := fitLines(batch, room)
 		if n == 0 {
 			if !fresh && l.cur.size > 0 {
 				if err := l.rotateLocked("bytes"); err != nil {
-					return err
+					return written, err
+				}
+				if l.cur == nil {
+					return written, ErrClosed
 				}
 				fresh = true
 				continue
@@ -253,19 +274,20 @@ func (l *Log) appendLocked(batch []byte) error {
 			// A line larger than a whole chunk gets a chunk of its own.
 			n = bytes.IndexByte(batch, '\n') + 1
 			if n > MaxRecordBytes {
-				return ErrRecordTooLarge
+				return written, ErrRecordTooLarge
 			}
 		}
-		if err := l.writeLocked(batch[:n]); err != nil {
-			return err
+		if err := l.writeLocked(batch[:n], true); err != nil {
+			return written, err
 		}
+		written += n
 		batch = batch[n:]
 		if err := l.rotateLocked("bytes"); err != nil {
-			return err
+			return written, err
 		}
 		fresh = true
 	}
-	return nil
+	return written, nil
 }
 
 // fitLines returns the length of the longest prefix of whole lines of batch
@@ -281,9 +303,10 @@ func fitLines(batch []byte, room int64) int {
 }
 
 // writeLocked appends whole lines to the latest chunk. A failed write is
-// undone, so a chunk never holds a torn line; a full disk first discards the
-// oldest chunks.
-func (l *Log) writeLocked(p []byte) error {
+// undone, so a chunk never holds a torn line. When the disk is full and
+// mayDiscard is set, the oldest chunk is discarded and the write tried once
+// more; the log's own events never discard, so they cannot cascade.
+func (l *Log) writeLocked(p []byte, mayDiscard bool) error {
 	if l.cur == nil {
 		if err := l.rotateLocked(""); err != nil {
 			return err
@@ -293,6 +316,7 @@ func (l *Log) writeLocked(p []byte) error {
 		}
 	}
 	c := l.cur
+	var discarded *closedChunk
 	for {
 		_, err := c.f.Write(p)
 		if err == nil {
@@ -305,8 +329,13 @@ func (l *Log) writeLocked(p []byte) error {
 		if _, serr := c.f.Seek(c.size, 0); serr != nil {
 			return fmt.Errorf("chunklog: write %s: %w", c.id, serr)
 		}
-		if errors.Is(err, syscall.ENOSPC) && l.discardOldestLocked("disk-full") {
+		if errors.Is(err, syscall.ENOSPC) && mayDiscard && discarded == nil && len(l.closed) > 0 {
+			old := l.dropOldestLocked()
+			discarded = &old
 			continue
+		}
+		if discarded != nil {
+			l.discardEventLocked(*discarded, "disk-full")
 		}
 		return fmt.Errorf("chunklog: write %s: %w", c.id, err)
 	}
@@ -316,11 +345,11 @@ func (l *Log) writeLocked(p []byte) error {
 	c.dirty = true
 	l.total += int64(len(p))
 	l.notifyLocked()
+	if discarded != nil {
+		l.discardEventLocked(*discarded, "disk-full")
+	}
 	return nil
 }
-
-// Event appends one of the caller's own events, built with package event.
-func (l *Log) Event(line []byte) error { return l.Append(line) }
 
 // ownEventLocked records an event of the log itself.
 func (l *Log) ownEventLocked(name string, fill func(b *event.Builder)) {
@@ -328,9 +357,14 @@ func (l *Log) ownEventLocked(name string, fill func(b *event.Builder)) {
 	// full disk discards a chunk, which records an event) and are rare.
 	b := event.Begin(nil, l.nowNS(), name)
 	fill(&b)
+	ev := b.End()
+	if c := l.cur; c != nil && !l.done && c.size+int64(len(ev)) >= l.opts.ChunkBytes {
+		// Only a burst of own events can fill the reserve.
+		_ = l.rotateLocked("bytes")
+	}
 	// An own event that cannot be written is lost with the write error the
 	// caller sees next; there is nowhere else to put it.
-	_ = l.writeLocked(b.End())
+	_ = l.writeLocked(ev, false)
 }
 
 // rotateLocked closes the latest chunk (if any) for reason and opens a new
@@ -357,11 +391,9 @@ func (l *Log) rotateLocked(reason string) error {
 			select {
 			case l.closing <- job:
 			default:
-				// The disk is behind: close this one here, which slows
-				// appends down to the disk's pace.
-				l.mu.Unlock()
-				l.finishClose([]closeJob{job})
-				l.mu.Lock()
+				// The disk is behind: close this one here, holding mu,
+				// which slows appends down to the disk's pace.
+				l.recordCloseFailuresLocked(l.syncClosed([]closeJob{job}))
 			}
 		}
 	}
@@ -379,6 +411,9 @@ func (l *Log) rotateLocked(reason string) error {
 		return fmt.Errorf("chunklog: create chunk %s: %w", id, err)
 	}
 	l.cur = &openChunk{id: id, f: f, openedMono: l.opts.Mono(), sum: newSummer()}
+	// The lock file keeps the newest id ever issued: the newest chunk may be
+	// deleted when empty, and ids must never be issued twice.
+	_, _ = l.lock.WriteAt([]byte(id), 0)
 	l.notifyLocked()
 	if prev != nil && reason != "" {
 		info := prev.Info
@@ -430,19 +465,27 @@ func (l *Log) closerLoop() {
 			}
 		}
 		t.Stop()
-		l.finishClose(batch)
+		failed := l.syncClosed(batch)
+		l.mu.Lock()
+		l.recordCloseFailuresLocked(failed)
+		l.mu.Unlock()
 		if !ok {
 			return
 		}
 	}
 }
 
-// finishClose fsyncs closed chunks and then writes their .sum files. A
-// failure is recorded as an event; such a chunk stays without .sum and is
-// recovered by the next Open.
-func (l *Log) finishClose(jobs []closeJob) {
-	var failed []string
-	var errs []error
+// closeFailure is a closed chunk that could not be made durable.
+type closeFailure struct {
+	id  string
+	err error
+}
+
+// syncClosed fsyncs closed chunks and then writes their .sum files, without
+// holding mu. Such a chunk that fails stays without .sum and is recovered by
+// the next Open.
+func (l *Log) syncClosed(jobs []closeJob) []closeFailure {
+	var failed []closeFailure
 	ready := jobs[:0:0]
 	for _, job := range jobs {
 		err := l.fsync(job.f)
@@ -453,18 +496,21 @@ func (l *Log) finishClose(jobs []closeJob) {
 			err = l.writeTemp(job.id+".sum", job.sum.encode())
 		}
 		if err != nil {
-			failed, errs = append(failed, job.id), append(errs, err)
+			failed = append(failed, closeFailure{job.id, err})
 			continue
 		}
 		ready = append(ready, job)
 	}
 	for _, job := range ready {
 		if err := os.Rename(l.path(job.id+".sum.tmp"), l.path(job.id+".sum")); err != nil {
-			failed, errs = append(failed, job.id), append(errs, err)
+			failed = append(failed, closeFailure{job.id, err})
 		}
 	}
+	if err := l.fsync(l.lock); err != nil && len(ready) > 0 {
+		failed = append(failed, closeFailure{ready[0].id, err})
+	}
 	if err := l.syncDir(); err != nil && len(ready) > 0 {
-		failed, errs = append(failed, ready[0].id), append(errs, err)
+		failed = append(failed, closeFailure{ready[0].id, err})
 	}
 	for _, job := range jobs {
 		if _, err := os.Stat(l.path(job.id)); err != nil {
@@ -472,18 +518,20 @@ func (l *Log) finishClose(jobs []closeJob) {
 			_ = os.Remove(l.path(job.id + ".sum"))
 		}
 	}
-	if len(failed) == 0 {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.done {
-		return
-	}
-	for i, id := range failed {
+	return failed
+}
+
+// recordCloseFailuresLocked keeps failures for Close to return and records
+// them as events while the log is open.
+func (l *Log) recordCloseFailuresLocked(failed []closeFailure) {
+	for _, f := range failed {
+		l.closeErr = errors.Join(l.closeErr, fmt.Errorf("chunklog: make chunk %s durable: %w", f.id, f.err))
+		if l.done {
+			continue
+		}
 		l.ownEventLocked("chunk_close_failed", func(b *event.Builder) {
-			b.Str("id", id)
-			b.Str("error", errs[i].Error())
+			b.Str("id", f.id)
+			b.Str("error", f.err.Error())
 		})
 	}
 }
@@ -584,6 +632,7 @@ func (l *Log) Close() error {
 		close(l.closing)
 		<-l.closerDone
 		l.mu.Lock()
+		err = errors.Join(err, l.closeErr)
 		l.lock.Close()
 	})
 	return err
@@ -679,11 +728,15 @@ func (l *Log) retainLocked() {
 	for l.opts.MaxBytes > 0 && l.total > l.opts.MaxBytes && len(l.closed) > 0 {
 		l.discardOldestLocked("max-bytes")
 	}
-	for len(l.closed) > 0 {
-		free, err := l.opts.FreeBytes()
-		if err != nil || free >= minFreeBytes {
-			return
-		}
+	// Free space is measured once: deleting a chunk a reader still has
+	// open frees nothing at once, and another process may be filling the
+	// disk, so at most the shortfall is discarded per round.
+	free, err := l.opts.FreeBytes()
+	if err != nil || free >= minFreeBytes {
+		return
+	}
+	for short := int64(minFreeBytes - free); short > 0 && len(l.closed) > 0; {
+		short -= l.closed[0].Size
 		l.discardOldestLocked("disk-full")
 	}
 }
@@ -694,18 +747,27 @@ func (l *Log) discardOldestLocked(reason string) bool {
 	if len(l.closed) == 0 {
 		return false
 	}
+	l.discardEventLocked(l.dropOldestLocked(), reason)
+	return true
+}
+
+// dropOldestLocked deletes the oldest closed chunk, which must exist.
+func (l *Log) dropOldestLocked() closedChunk {
 	c := l.closed[0]
 	l.closed = l.closed[1:]
 	l.total -= c.Size
 	l.removeFiles(c.ID)
 	l.notifyLocked()
+	return c
+}
+
+func (l *Log) discardEventLocked(c closedChunk, reason string) {
 	l.ownEventLocked("chunk_discarded", func(b *event.Builder) {
 		b.Str("id", c.ID)
 		b.Int("bytes", c.Size)
 		b.Int("events", c.Lines)
 		b.Str("reason", reason)
 	})
-	return true
 }
 
 // removeFiles deletes a chunk and then its .sum, so a crash in between

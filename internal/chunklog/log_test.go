@@ -3,9 +3,11 @@ package chunklog
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -222,8 +224,9 @@ func TestLargeRecordGetsItsOwnChunk(t *testing.T) {
 	if !bytes.Contains(readAll(t, l), big) {
 		t.Fatal("big record not kept whole")
 	}
-	if err := l.Append(bytes.Repeat([]byte("y"), MaxRecordBytes+1)); err == nil {
-		t.Fatal("record over MaxRecordBytes accepted")
+	huge := append(bytes.Repeat([]byte("y"), MaxRecordBytes), '\n')
+	if err := l.Append(huge); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("record over MaxRecordBytes: %v, want ErrRecordTooLarge", err)
 	}
 }
 
@@ -279,10 +282,8 @@ func TestRetentionByAgeIgnoresWallClockJumps(t *testing.T) {
 		if err := l.Append(appLine(999)); err != nil {
 			t.Fatal(err)
 		}
-		for _, ci := range l.List() {
-			if ci.ID < l.List()[0].ID {
-				t.Fatal("list out of order")
-			}
+		if ids := listIDs(l); !slices.IsSorted(ids) {
+			t.Fatalf("list out of order: %v", ids)
 		}
 		if got := len(l.List()) - 1; got < closedBefore {
 			t.Fatalf("wall jump of %v discarded chunks: %d closed, had %d", j, got, closedBefore)
@@ -351,14 +352,31 @@ func TestRetentionOnFullDisk(t *testing.T) {
 	for i := range 300 {
 		l.Append(appLine(i))
 	}
-	n := len(l.List())
-	c.setFree(minFreeBytes - 1)
+	before := l.List()
+	short := int64(2*MinChunkBytes + 1)
+	c.setFree(uint64(minFreeBytes - short))
 	l.housekeep()
-	if got := len(l.List()); got != 1 {
-		t.Fatalf("full disk left %d of %d chunks; want only the latest", got, n)
+	after := l.List()
+	var freed int64
+	n := len(before) - len(after)
+	for _, ci := range before[:n] {
+		freed += ci.Size
 	}
-	if ev := ownEvents(t, readAll(t, l), "chunk_discarded"); len(ev) == 0 || ev[0]["reason"] != "disk-full" {
+	// The oldest go first, and no more than the shortfall asks.
+	if freed < short || freed-before[n-1].Size >= short {
+		t.Fatalf("discarded %d chunks (%d bytes) for a shortfall of %d", n, freed, short)
+	}
+	if after[0].ID != before[n].ID {
+		t.Fatalf("not the oldest discarded: first left %s, want %s", after[0].ID, before[n].ID)
+	}
+	if ev := ownEvents(t, readAll(t, l), "chunk_discarded"); len(ev) != n || ev[0]["reason"] != "disk-full" {
 		t.Fatalf("discard events: %v", ev)
+	}
+	// With room again, nothing more goes.
+	c.setFree(1 << 40)
+	l.housekeep()
+	if got := len(l.List()); got < len(after) {
+		t.Fatalf("discarded with free disk: %d -> %d chunks", len(after), got)
 	}
 }
 
@@ -417,6 +435,51 @@ func TestSecondOpenIsRefused(t *testing.T) {
 	}
 }
 
+func listIDs(l *Log) []string {
+	var ids []string
+	for _, ci := range l.List() {
+		ids = append(ids, ci.ID)
+	}
+	return ids
+}
+
+func TestChunksStayUnderChunkBytesWithOwnEvents(t *testing.T) {
+	c := newFakeClock()
+	o := testOptions(t.TempDir(), c)
+	for run := range 3 {
+		l := mustOpen(t, o)
+		// Fill chunks to the brim, then close: the shutdown event goes in.
+		for i := range 200 + run {
+			l.Append(appLine(i))
+		}
+		l.Close()
+	}
+	entries, _ := os.ReadDir(o.Dir)
+	for _, e := range entries {
+		if _, err := parseID(e.Name()); err != nil {
+			continue
+		}
+		fi, _ := e.Info()
+		if fi.Size() >= o.ChunkBytes {
+			t.Errorf("chunk %s has %d bytes, limit %d", e.Name(), fi.Size(), o.ChunkBytes)
+		}
+	}
+}
+
+func TestIDsNeverReusedAfterEmptyLatestAndClockStepBack(t *testing.T) {
+	c := newFakeClock()
+	o := testOptions(t.TempDir(), c)
+	l := mustOpen(t, o)
+	seen := l.List()[0].ID // the latest chunk, empty: Close deletes it
+	l.Close()
+	c.jump(-time.Hour)
+	l = mustOpen(t, o)
+	defer l.Close()
+	if id := l.List()[0].ID; id <= seen {
+		t.Fatalf("id %s issued after %s was listed", id, seen)
+	}
+}
+
 func TestIDRoundTripAndOrder(t *testing.T) {
 	prev := ""
 	for _, n := range []uint64{0, 1, 26, 27, 1 << 40, uint64(time.Now().UnixMicro()), 150094635296999120} {
@@ -437,5 +500,67 @@ func TestIDRoundTripAndOrder(t *testing.T) {
 		if ValidID(bad) {
 			t.Errorf("ValidID(%q) = true", bad)
 		}
+	}
+}
+
+func TestConcurrentAppendsHousekeepingAndClose(t *testing.T) {
+	c := newFakeClock()
+	o := testOptions(t.TempDir(), c)
+	o.FsyncInterval = time.Millisecond
+	o.ChunkAge = time.Nanosecond
+	l := mustOpen(t, o)
+	var wg sync.WaitGroup
+	var want [4][]string
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 400 {
+				line := fmt.Appendf(nil, `{"time_ns":%d,"msg":"event number %d from %d"}`+"\n", i, i, w)
+				if err := l.Append(line); err != nil {
+					t.Error(err)
+					return
+				}
+				want[w] = append(want[w], string(line))
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	hk := make(chan struct{})
+	go func() {
+		defer close(hk)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				c.advance(time.Millisecond)
+				l.housekeep()
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-hk
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Every chunk file on disk is one the log knew, closed with its .sum,
+	// and every line is there once.
+	listed := map[string]bool{}
+	for _, ci := range l.List() {
+		listed[ci.ID] = true
+	}
+	for _, id := range chunkIDs(t, o.Dir) {
+		if !listed[id] {
+			t.Errorf("chunk %s on disk but not listed", id)
+		}
+		if _, err := os.Stat(filepath.Join(o.Dir, id+".sum")); err != nil {
+			t.Errorf("chunk %s has no .sum after Close", id)
+		}
+	}
+	got := appLines(readAll(t, l))
+	if n := len(want[0]) + len(want[1]) + len(want[2]) + len(want[3]); len(got) != n {
+		t.Fatalf("%d lines in the log, %d appended", len(got), n)
 	}
 }

@@ -46,6 +46,12 @@ func (l *Log) recover() ([][]byte, error) {
 		}
 	}
 	slices.Sort(ids)
+	var hw [idDigits]byte
+	if n, _ := l.lock.ReadAt(hw[:], 0); n == idDigits {
+		if v, err := parseID(string(hw[:])); err == nil {
+			l.lastID = max(l.lastID, v)
+		}
+	}
 	nowWall, nowMono := l.nowNS(), l.opts.Mono()
 	for _, id := range ids {
 		cc, ev, err := l.recoverChunk(id, sums[id], nowWall, nowMono)
@@ -159,10 +165,17 @@ func (l *Log) sumFor(data []byte, closedWall int64) sumFile {
 	}
 }
 
-// rewrite replaces a chunk by data and writes its .sum. The chunk goes
-// first: a crash between the two leaves a chunk whose old .sum no longer
-// matches, which the next Open repairs again without losing more.
+// rewrite replaces a chunk by data and writes its .sum. The old .sum goes
+// first: a crash before the new one is written leaves a chunk without .sum,
+// whose valid lines the next Open keeps, never a chunk judged against
+// checksums of other bytes.
 func (l *Log) rewrite(id string, data []byte, closedWall int64) error {
+	if err := os.Remove(l.path(id + ".sum")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("chunklog: rewrite chunk %s: %w", id, err)
+	}
+	if err := l.syncDir(); err != nil {
+		return fmt.Errorf("chunklog: rewrite chunk %s: %w", id, err)
+	}
 	if err := l.writeFileAtomic(id, data); err != nil {
 		return fmt.Errorf("chunklog: rewrite chunk %s: %w", id, err)
 	}

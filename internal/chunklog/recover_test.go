@@ -256,7 +256,7 @@ func TestDamageCostsOnlyItsRegion(t *testing.T) {
 	ids := chunkIDs(t, o.Dir)
 	flipByte(t, filepath.Join(o.Dir, ids[0]), 300_000)
 	l = mustOpen(t, o)
-	defer l.Close()
+	defer func() { l.Close() }()
 	got := len(appLines(readAll(t, l)))
 	lost := want - got
 	perRegion := RegionBytes/len(appLine(0)) + 2
@@ -266,5 +266,13 @@ func TestDamageCostsOnlyItsRegion(t *testing.T) {
 	ev := ownEvents(t, readAll(t, l), "chunk_damaged")
 	if len(ev) != 1 || ev[0]["damaged_regions"] != float64(1) {
 		t.Fatalf("damage events: %v", ev)
+	}
+	// A crash in the middle of the repair leaves the chunk without .sum:
+	// the next Open keeps every line that is still there.
+	l.Close()
+	os.Remove(filepath.Join(o.Dir, ids[0]+".sum"))
+	l = mustOpen(t, o)
+	if again := len(appLines(readAll(t, l))); again != got {
+		t.Fatalf("second repair lost %d more lines", got-again)
 	}
 }
