@@ -92,11 +92,11 @@ type Log struct {
 	closerDone chan struct{}
 
 	// mu guards the fields below.
-	mu      sync.Mutex
-	closed  []closedChunk // oldest first
-	cur     *openChunk    // nil only after a failed rotation or Close
-	lastID  uint64
-	total   int64 // bytes of all chunks on disk
+	mu       sync.Mutex
+	closed   []closedChunk // oldest first
+	cur      *openChunk    // nil only after a failed rotation or Close
+	lastID   uint64
+	total    int64 // bytes of all chunks on disk
 	changed  chan struct{}
 	watched  bool
 	done     bool
