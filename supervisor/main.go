@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -133,9 +134,19 @@ type supervisor struct {
 	stderr io.Writer
 	counts capture.Counts
 
+	writeFailed atomic.Bool // lines were lost to a disk that failed for good
+
 	// mu guards pid.
 	mu  sync.Mutex
 	pid int
+}
+
+// setPid records the running program's pid for resource sampling; 0 while
+// none runs, so a reused pid is never sampled.
+func (s *supervisor) setPid(pid int) {
+	s.mu.Lock()
+	s.pid = pid
+	s.mu.Unlock()
 }
 
 func (s *supervisor) event(name string, fill func(b *event.Builder)) {
@@ -173,16 +184,13 @@ func (s *supervisor) run() int {
 		Argv:        s.cfg.argv,
 		Restart:     policy,
 		StopTimeout: s.cfg.stopTimeout,
-		BackoffMin:  100 * time.Millisecond,
-		BackoffMax:  30 * time.Second,
-		ResetAfter:  time.Minute,
+		BackoffMin:  backoffMin,
+		BackoffMax:  backoffMax,
+		ResetAfter:  backoffReset,
 		Output:      s.capture,
 		Event:       s.buf.PutReserved,
-		OnStart: func(pid int) {
-			s.mu.Lock()
-			s.pid = pid
-			s.mu.Unlock()
-		},
+		OnStart:     s.setPid,
+		OnExit:      func() { s.setPid(0) },
 	}, sigs)
 
 	close(stopStats)
@@ -194,6 +202,9 @@ func (s *supervisor) run() int {
 	<-writerDone
 	if err := s.log.Close(); err != nil {
 		fmt.Fprintf(s.stderr, "supervisor: error: closing the log: %v\n", err)
+		return 1
+	}
+	if s.writeFailed.Load() {
 		return 1
 	}
 	if exit.Err != nil {
@@ -232,10 +243,11 @@ func (s *supervisor) capture(stdout, stderr *os.File, stop <-chan struct{}) {
 }
 
 // writeLoop moves lines from the buffer to the log. A failed write is
-// retried with backoff, never dropped: while it waits, the buffer fills and
-// new lines are dropped and counted instead.
+// retried with backoff from where it stopped, so nothing is written twice
+// or dropped: while it waits, the buffer fills and new lines are dropped and
+// counted instead. Once the supervisor is stopping (the buffer is closed) it
+// gives up after writeGiveUp, so a dead disk cannot keep it from exiting.
 func (s *supervisor) writeLoop() {
-	var failing error
 	for {
 		lines, drops, ok := s.buf.Take()
 		if !ok {
@@ -246,31 +258,50 @@ func (s *supervisor) writeLoop() {
 			b.Int("count", drops.Lines)
 			b.Int("bytes", drops.Bytes)
 			b.Str("reason", "buffer full: the disk did not keep up")
-			lines = append(b.End(), lines...)
-		}
-		delay := 10 * time.Millisecond
-		for {
-			err := s.log.Append(lines)
-			if err == nil {
-				break
-			}
-			if errors.Is(err, chunklog.ErrClosed) {
+			if !s.write(b.End()) {
 				return
 			}
-			if failing == nil {
-				fmt.Fprintf(s.stderr, "supervisor: error: writing the log: %v (retrying)\n", err)
-			}
-			failing = err
-			time.Sleep(delay)
-			delay = min(delay*2, time.Second)
 		}
-		if failing != nil {
-			b := event.Begin(nil, time.Now().UnixNano(), "write_recovered")
-			b.Str("error", failing.Error())
-			_ = s.log.Append(b.End())
-			failing = nil
+		if !s.write(lines) {
+			return
 		}
 	}
+}
+
+// write appends lines to the log, retrying failures; it reports false when
+// it gave up.
+func (s *supervisor) write(lines []byte) bool {
+	delay := writeRetryMin
+	var failing error
+	var since time.Time
+	for len(lines) > 0 {
+		n, err := s.log.Write(lines)
+		lines = lines[n:]
+		if err == nil {
+			break
+		}
+		if errors.Is(err, chunklog.ErrClosed) {
+			return false
+		}
+		if failing == nil {
+			fmt.Fprintf(s.stderr, "supervisor: error: writing the log: %v (retrying)\n", err)
+			since = time.Now()
+		}
+		failing = err
+		if s.buf.Closed() && time.Since(since) > writeGiveUp {
+			fmt.Fprintf(s.stderr, "supervisor: error: giving up on %d bytes that could not be written: %v\n", len(lines), err)
+			s.writeFailed.Store(true)
+			return false
+		}
+		time.Sleep(delay)
+		delay = min(delay*2, writeRetryMax)
+	}
+	if failing != nil {
+		b := event.Begin(nil, time.Now().UnixNano(), "write_recovered")
+		b.Str("error", failing.Error())
+		_, _ = s.log.Write(b.End())
+	}
+	return true
 }
 
 // statsLoop records the program's resource use and the capture counters.

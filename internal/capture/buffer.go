@@ -93,3 +93,10 @@ func (b *Buffer) PutReserved(lines []byte) {
 		b.cond.Signal()
 	}
 }
+
+// Closed reports whether Close was called.
+func (b *Buffer) Closed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}

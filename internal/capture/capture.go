@@ -150,17 +150,7 @@ func (c *Reader) line(l []byte, t int64) {
 	c.counts.Lines.Add(1)
 	if c.part > 0 {
 		// The end of an over-long line: the rest goes out as pieces too.
-		for len(l) > PieceBytes {
-			n := pieceEnd(l, PieceBytes)
-			c.piece(l[:n], true)
-			l = l[n:]
-		}
-		c.piece(l, false)
-		c.counts.Split.Add(1)
-		if c.onSplit != nil {
-			c.onSplit(c.stream, c.partLen, c.part)
-		}
-		c.part, c.partLen = 0, 0
+		c.finishPieces(l)
 		return
 	}
 	if c.stream == "stdout" {
@@ -221,6 +211,12 @@ func (c *Reader) wrap(l []byte, t int64) {
 	}
 	c.out = c.out[:start]
 	c.partT = t
+	c.finishPieces(l)
+}
+
+// finishPieces emits the rest of a line that is being cut, l, as pieces,
+// the last without "_more", and counts the split.
+func (c *Reader) finishPieces(l []byte) {
 	for len(l) > PieceBytes {
 		n := pieceEnd(l, PieceBytes)
 		c.piece(l[:n], true)

@@ -84,8 +84,10 @@ type Config struct {
 	Output func(stdout, stderr *os.File, stop <-chan struct{})
 	// Event records one of the supervisor's own events (a complete line).
 	Event func(line []byte)
-	// OnStart is called with the pid of each run, e.g. for resource sampling.
+	// OnStart is called with the pid of each run, e.g. for resource
+	// sampling, and OnExit once that run is over.
 	OnStart func(pid int)
+	OnExit  func()
 	Now     func() time.Time
 }
 
@@ -216,8 +218,10 @@ func runOnce(ctx context.Context, cfg Config, sigs <-chan os.Signal, runNo int) 
 
 	var killTimer <-chan time.Time
 	stopping := false
+	// Signals go through the Process, which knows once the program has
+	// been reaped and then refuses, so a reused pid is never signalled.
 	stop := func(sig syscall.Signal) {
-		_ = syscall.Kill(st.pid, sig)
+		_ = cmd.Process.Signal(sig)
 		if !stopping {
 			stopping = true
 			killTimer = time.After(cfg.StopTimeout)
@@ -241,7 +245,7 @@ wait:
 			if isStop(sig) {
 				stop(sig)
 			} else {
-				_ = syscall.Kill(st.pid, sig)
+				_ = cmd.Process.Signal(sig)
 			}
 		case <-killTimer:
 			killTimer = nil
@@ -253,6 +257,9 @@ wait:
 				b.Int("stop_timeout_ms", cfg.StopTimeout.Milliseconds())
 			})
 		}
+	}
+	if cfg.OnExit != nil {
+		cfg.OnExit()
 	}
 	exit = Exit{Pid: st.pid, Code: -1, Runtime: cfg.Now().Sub(begin)}
 	var ee *exec.ExitError
@@ -266,11 +273,20 @@ wait:
 		exit.Code = 0
 	}
 	// Output ends at EOF, when every holder of the pipes' write ends (the
-	// program and anything it started) is gone. Helpers that linger get
-	// outputGrace to finish, then the read ends are closed.
+	// program and anything it started) is gone. Processes the program left
+	// in its group get outputGrace to finish writing, then the group is
+	// killed: nothing of a run outlives it. The group id stays reserved
+	// while any member lives, so the kill cannot reach another group.
 	select {
 	case <-outputDone:
 	case <-time.After(outputGrace):
+	}
+	_ = syscall.Kill(-st.pid, syscall.SIGKILL)
+	select {
+	case <-outputDone:
+	case <-time.After(outputGrace):
+		// A process outside the group (one that called setsid) still
+		// holds the pipes: stop reading.
 		close(stopOutput)
 		outR.Close()
 		errR.Close()
@@ -290,13 +306,6 @@ wait:
 	return exit, stopping
 }
 
-// pipeBytes is the pipe capacity asked for: room for a burst of output
-// while the reader is busy (Linux's default is 64 KiB).
-const pipeBytes = 1 << 20
-
-// fSetPipeSz is F_SETPIPE_SZ from fcntl.h, which package syscall lacks.
-const fSetPipeSz = 1031
-
 // setPipeSize enlarges a pipe; failure (e.g. above
 // /proc/sys/fs/pipe-max-size for an unprivileged user) keeps the default.
 func setPipeSize(f *os.File) {
@@ -306,10 +315,6 @@ func setPipeSize(f *os.File) {
 		})
 	}
 }
-
-// outputGrace is how long output may continue after the program exits,
-// from processes it started that still hold its stdout or stderr.
-const outputGrace = 2 * time.Second
 
 func startFailed(cfg Config, runNo int, err error) Exit {
 	cfg.emit("child_start_failed", func(b *event.Builder) {

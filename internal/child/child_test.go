@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -232,5 +233,53 @@ func TestStopTimeoutKills(t *testing.T) {
 	}
 	if len(r.named("child_started")) != 1 {
 		t.Fatal("restarted after being stopped")
+	}
+}
+
+// processGone reports whether pid has exited (gone, or a zombie nobody has
+// reaped yet).
+func processGone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+func TestNothingOfARunOutlivesIt(t *testing.T) {
+	r := newRecorder()
+	// The program leaves a helper behind in its process group, with the
+	// pipes closed so output ends, and exits on SIGTERM.
+	cfg := r.config("/bin/sh", "-c", `trap 'exit 0' TERM; sleep 300 >/dev/null 2>&1 & echo "helper=$!"; while :; do sleep 0.01; done`)
+	helper := make(chan int, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.Output = func(stdout, stderr *os.File, stop <-chan struct{}) {
+		buf := make([]byte, 100)
+		for {
+			n, err := stdout.Read(buf)
+			if s, ok := strings.CutPrefix(strings.TrimSpace(string(buf[:n])), "helper="); ok {
+				pid, _ := strconv.Atoi(s)
+				helper <- pid
+				cancel()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	exit := Run(ctx, cfg, nil)
+	if exit.Status() != 0 {
+		t.Fatalf("status %d, want 0", exit.Status())
+	}
+	pid := <-helper
+	deadline := time.Now().Add(10 * time.Second)
+	for !processGone(pid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("helper %d outlived the run", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -122,7 +122,8 @@ func AppendString(dst []byte, s string) []byte {
 }
 
 func appendStringBytes(dst, s []byte) []byte {
-	// The conversion does not allocate: AppendString does not retain s.
+	// Converting copies s (on the heap when it is long); own events and
+	// wrapped lines are rare enough that one escaping routine is worth it.
 	return AppendString(dst, string(s))
 }
 

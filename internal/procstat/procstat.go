@@ -22,13 +22,6 @@ type Usage struct {
 
 var errStat = errors.New("procstat: malformed /proc/PID/stat")
 
-// maxFDs bounds how many descriptors Read looks at, so a process with a huge
-// table cannot make sampling unbounded.
-const maxFDs = 1 << 16
-
-// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
 // Read samples process pid.
 func Read(pid int) (Usage, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
