@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -562,5 +563,26 @@ func TestConcurrentAppendsHousekeepingAndClose(t *testing.T) {
 	got := appLines(readAll(t, l))
 	if n := len(want[0]) + len(want[1]) + len(want[2]) + len(want[3]); len(got) != n {
 		t.Fatalf("%d lines in the log, %d appended", len(got), n)
+	}
+}
+
+func TestCloseStopsEveryGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	o := testOptions(t.TempDir(), newFakeClock())
+	o.FsyncInterval = time.Millisecond
+	l := mustOpen(t, o)
+	for i := range 300 {
+		l.Append(appLine(i))
+	}
+	_ = l.Changed()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Goroutines that have returned may take a moment to be counted out.
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 1000 {
+			t.Fatalf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
