@@ -67,6 +67,10 @@ type Info struct {
 type closedChunk struct {
 	Info
 	closedMono time.Duration // Mono() when it closed; earlier than start for chunks of earlier runs
+	// regions are its checksums as computed when it was written (or
+	// verified on Open): readers check bytes against them even before the
+	// .sum file is on disk.
+	regions []region
 }
 
 // openChunk is the latest chunk.
@@ -380,6 +384,7 @@ func (l *Log) rotateLocked(reason string) error {
 		cc := closedChunk{
 			Info:       Info{ID: c.id, Size: c.size, Lines: c.lines, Closed: true, ETag: etag},
 			closedMono: l.opts.Mono(),
+			regions:    regions,
 		}
 		job := closeJob{id: c.id, f: c.f, sum: sumFile{size: c.size, lines: c.lines, closedWall: l.nowNS(), etag: etag, regions: regions}}
 		if cc.Size == 0 {

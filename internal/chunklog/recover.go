@@ -142,6 +142,7 @@ func (l *Log) recoverChunk(id string, hasSum bool, nowWall int64, nowMono time.D
 	return closedChunk{
 		Info:       Info{ID: id, Size: int64(len(data)), Lines: s.lines, Closed: true, ETag: s.etag},
 		closedMono: nowMono - age,
+		regions:    s.regions,
 	}, ev, nil
 }
 
