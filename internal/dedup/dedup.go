@@ -1,0 +1,208 @@
+// Package dedup decides whether the store has seen a record before. A
+// record's identity is the xxh3-128 of its source name and its canonical
+// content (DESIGN section 3); identities are kept per time partition, in
+// memory, within a budget: a partition that is not resident is rebuilt by
+// the caller from what it stored (segments and the write-ahead log), so no
+// byte per event is spent on disk for de-duplication.
+//
+// Canonical content is the event line as the supervisor logged it, without
+// the surrounding JSON whitespace and line end. The supervisor never rewrites
+// a record, so two fetches of the same record are byte-equal; two distinct
+// records with equal bytes from one source are, by the contract, the same
+// record.
+package dedup
+
+import (
+	"errors"
+
+	"github.com/zeebo/xxh3"
+)
+
+// Key is a record's identity.
+type Key [16]byte
+
+// KeyOf returns the identity of line from source.
+func KeyOf(source string, line []byte) Key {
+	var h xxh3.Hasher128
+	h.WriteString(source)
+	h.Write([]byte{0}) // source names cannot contain NUL, so this separates
+	h.Write(trim(line))
+	return h.Sum128().Bytes()
+}
+
+func trim(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// ErrNotResident reports that a partition must be loaded before use.
+var ErrNotResident = errors.New("dedup: partition not resident")
+
+// Index holds the identities of resident partitions, within a budget of
+// entries; the least recently used partition is evicted when a new one needs
+// room. Not safe for concurrent use: the ingest path owns it.
+type Index struct {
+	budget int // entries across all resident partitions
+	used   int
+	parts  map[int64]*set
+	clock  uint64 // use counter, for LRU
+}
+
+// NewIndex returns an Index that keeps at most budget identities in memory.
+func NewIndex(budget int) *Index {
+	return &Index{budget: max(budget, 1), parts: map[int64]*set{}}
+}
+
+// Resident reports whether partition p is in memory.
+func (x *Index) Resident(p int64) bool {
+	_, ok := x.parts[p]
+	return ok
+}
+
+// Create makes partition p resident and empty: for a partition of which
+// nothing is stored yet.
+func (x *Index) Create(p int64) {
+	if _, ok := x.parts[p]; !ok {
+		x.parts[p] = newSet(0)
+		x.touch(p)
+	}
+}
+
+// Load makes partition p resident with the identities keys yields, evicting
+// other partitions as the budget requires.
+func (x *Index) Load(p int64, keys func(yield func(Key) bool)) {
+	if old, ok := x.parts[p]; ok {
+		x.used -= old.n
+	}
+	s := newSet(0)
+	x.parts[p] = s
+	keys(func(k Key) bool {
+		if s.add(k) {
+			x.used++
+		}
+		return true
+	})
+	x.touch(p)
+	x.evict(p)
+}
+
+// Add records k in partition p and reports whether it is new. It fails with
+// ErrNotResident if p must be loaded first.
+func (x *Index) Add(p int64, k Key) (bool, error) {
+	s, ok := x.parts[p]
+	if !ok {
+		return false, ErrNotResident
+	}
+	x.touch(p)
+	if !s.add(k) {
+		return false, nil
+	}
+	x.used++
+	if x.used > x.budget {
+		x.evict(p)
+	}
+	return true, nil
+}
+
+// Drop forgets partition p, e.g. when retention deleted it.
+func (x *Index) Drop(p int64) {
+	if s, ok := x.parts[p]; ok {
+		x.used -= s.n
+		delete(x.parts, p)
+	}
+}
+
+// Len returns how many identities are resident.
+func (x *Index) Len() int { return x.used }
+
+func (x *Index) touch(p int64) {
+	x.clock++
+	x.parts[p].used = x.clock
+}
+
+// evict drops least recently used partitions other than keep until the
+// budget holds or keep is all that is left.
+func (x *Index) evict(keep int64) {
+	for x.used > x.budget && len(x.parts) > 1 {
+		var victim int64
+		oldest := ^uint64(0)
+		for p, s := range x.parts {
+			if p != keep && s.used < oldest {
+				victim, oldest = p, s.used
+			}
+		}
+		x.Drop(victim)
+	}
+}
+
+// set is an open-addressing hash set of keys. The zero key marks an empty
+// slot; a real zero key (probability 2^-128) is kept in a flag.
+type set struct {
+	slots   []Key
+	n       int
+	hasZero bool
+	used    uint64
+}
+
+func newSet(n int) *set {
+	size := 16
+	for size*3 < n*4 {
+		size *= 2
+	}
+	return &set{slots: make([]Key, size)}
+}
+
+// add inserts k and reports whether it was new.
+func (s *set) add(k Key) bool {
+	if k == (Key{}) {
+		if s.hasZero {
+			return false
+		}
+		s.hasZero = true
+		s.n++
+		return true
+	}
+	if (s.n+1)*4 > len(s.slots)*3 {
+		s.grow()
+	}
+	mask := uint64(len(s.slots) - 1)
+	// Keys are hashes: their low bytes are already uniform.
+	for i := le64(k) & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case k:
+			return false
+		case Key{}:
+			s.slots[i] = k
+			s.n++
+			return true
+		}
+	}
+}
+
+func (s *set) grow() {
+	old := s.slots
+	s.slots = make([]Key, len(old)*2)
+	mask := uint64(len(s.slots) - 1)
+	for _, k := range old {
+		if k == (Key{}) {
+			continue
+		}
+		i := le64(k) & mask
+		for s.slots[i] != (Key{}) {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = k
+	}
+}
+
+func le64(k Key) uint64 {
+	return uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 |
+		uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56
+}

@@ -1,0 +1,93 @@
+package dedup
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestKeyOf(t *testing.T) {
+	a := KeyOf("web1", []byte(`{"time_ns":1,"a":"b"}`))
+	if a != KeyOf("web1", []byte(" \t{\"time_ns\":1,\"a\":\"b\"}\r\n")) {
+		t.Error("surrounding whitespace changed the identity")
+	}
+	if a == KeyOf("web2", []byte(`{"time_ns":1,"a":"b"}`)) {
+		t.Error("the source is not part of the identity")
+	}
+	if a == KeyOf("web1", []byte(`{"time_ns":1,"a":"c"}`)) {
+		t.Error("content is not part of the identity")
+	}
+	// The separator keeps source and content apart.
+	if KeyOf("ab", []byte("c")) == KeyOf("a", []byte("bc")) {
+		t.Error("source/content boundary is ambiguous")
+	}
+}
+
+func TestIndexAddsEachKeyOnce(t *testing.T) {
+	x := NewIndex(1 << 20)
+	x.Create(7)
+	for round := range 2 {
+		for i := range 10000 {
+			isNew, err := x.Add(7, KeyOf("s", fmt.Appendf(nil, "line %d", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isNew != (round == 0) {
+				t.Fatalf("round %d key %d: new=%v", round, i, isNew)
+			}
+		}
+	}
+	if x.Len() != 10000 {
+		t.Fatalf("Len %d", x.Len())
+	}
+	if new, _ := x.Add(7, Key{}); !new {
+		t.Fatal("zero key not added")
+	}
+	if new, _ := x.Add(7, Key{}); new {
+		t.Fatal("zero key added twice")
+	}
+}
+
+func TestIndexEvictsLeastRecentlyUsedPartition(t *testing.T) {
+	x := NewIndex(250)
+	fill := func(p int64, n int) {
+		x.Load(p, func(yield func(Key) bool) {
+			for i := range n {
+				if !yield(KeyOf("s", fmt.Appendf(nil, "%d-%d", p, i))) {
+					return
+				}
+			}
+		})
+	}
+	fill(1, 100)
+	fill(2, 100)
+	x.Add(1, KeyOf("s", []byte("touch"))) // 1 is now more recent than 2
+	fill(3, 100)
+	if !x.Resident(1) || x.Resident(2) || !x.Resident(3) {
+		t.Fatalf("resident 1=%v 2=%v 3=%v; want 2 evicted", x.Resident(1), x.Resident(2), x.Resident(3))
+	}
+	if x.Len() > 250 {
+		t.Fatalf("Len %d over budget", x.Len())
+	}
+	if _, err := x.Add(2, Key{1}); err != ErrNotResident {
+		t.Fatalf("Add to evicted partition: %v", err)
+	}
+	// Reloading gives the same answers as before eviction.
+	fill(2, 100)
+	if new, _ := x.Add(2, KeyOf("s", []byte("2-5"))); new {
+		t.Fatal("reloaded partition forgot a key")
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	x := NewIndex(1 << 30)
+	x.Create(0)
+	keys := make([]Key, 1<<20)
+	for i := range keys {
+		keys[i] = KeyOf("src", fmt.Appendf(nil, `{"time_ns":%d}`, i))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		x.Add(0, keys[i&(len(keys)-1)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "adds/s")
+}
