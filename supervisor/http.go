@@ -154,26 +154,34 @@ func (a *httpAPI) connRefusedEvent() {
 	}
 }
 
-// rateLimit lets one event a second through, counting the rest: an
-// attacker's connections must not flood the log with events.
+// eventsPerSecond bounds the events of one kind that refused connections
+// may cause: an attacker's connections must not flood the log.
+const eventsPerSecond = 10
+
+// rateLimit lets eventsPerSecond events a second through, counting the rest.
 type rateLimit struct {
 	// mu guards the fields below.
 	mu         sync.Mutex
-	last       time.Time
+	window     time.Time // start of the current second
+	sent       int
 	suppressed int64
 }
 
 // allow reports whether an event may be recorded now, and how many were
-// suppressed since the last one.
+// suppressed since the last one that was.
 func (r *rateLimit) allow() (int64, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < time.Second {
+	if now.Sub(r.window) >= time.Second {
+		r.window, r.sent = now, 0
+	}
+	if r.sent >= eventsPerSecond {
 		r.suppressed++
 		return 0, false
 	}
+	r.sent++
 	n := r.suppressed
-	r.last, r.suppressed = now, 0
+	r.suppressed = 0
 	return n, true
 }
