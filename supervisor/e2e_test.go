@@ -88,8 +88,14 @@ func childMain(mode string) int {
 			time.Sleep(time.Second)
 		}
 	}
+	if f := extraChildModes[mode]; f != nil {
+		return f(w)
+	}
 	return 99
 }
+
+// extraChildModes are child behaviours defined by other test files.
+var extraChildModes = map[string]func(w *bufio.Writer) int{}
 
 var supervisorBin string
 

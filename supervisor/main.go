@@ -23,7 +23,10 @@ import (
 	"stele/internal/capture"
 	"stele/internal/child"
 	"stele/internal/chunklog"
+	"stele/internal/chunkserver"
 	"stele/internal/event"
+	"stele/internal/httpserver"
+	"stele/internal/mtls"
 	"stele/internal/procstat"
 )
 
@@ -44,9 +47,19 @@ type config struct {
 	stopTimeout   time.Duration
 	statsInterval time.Duration
 	argv          []string
+
+	listen            string
+	tlsCert, tlsKey   string
+	allow             string
+	maxConns          int
+	httpHeaderTimeout time.Duration
+	httpIdleTimeout   time.Duration
+	httpWriteTimeout  time.Duration
 }
 
-const usage = `usage: supervisor -dir DIR [flags] -- PROGRAM [ARG...]
+const usage = `usage: supervisor -dir DIR [-listen ADDR -tls-cert FILE -tls-key FILE -allow FILE] [flags] -- PROGRAM [ARG...]
+       supervisor gencert -name NAME -out PREFIX [-host h1,h2] [-days N] [-key p256|ed25519]
+       supervisor fingerprint FILE.crt
        supervisor version
 
 Runs PROGRAM, keeps what it prints (and the supervisor's own events) in an
@@ -71,6 +84,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.restart, "restart", "always", "restart policy: always, on-failure or never")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 10*time.Second, "after SIGTERM, SIGKILL the program if it has not exited by then")
 	fs.DurationVar(&c.statsInterval, "stats-interval", 60*time.Second, "how often the program's resource use is recorded")
+	fs.StringVar(&c.listen, "listen", "", "serve the chunk log over HTTPS on this address (e.g. :7443); needs -tls-cert, -tls-key and -allow")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "the server's certificate (PEM), e.g. from supervisor gencert")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the server's private key (PEM)")
+	fs.StringVar(&c.allow, "allow", "", "file of admitted client certificates: SHA-256 fingerprints or PEM certificates; re-read on SIGHUP")
+	fs.IntVar(&c.maxConns, "max-conns", httpserver.DefaultMaxConns, "most HTTPS connections open at once; more are closed at once")
+	fs.DurationVar(&c.httpHeaderTimeout, "http-header-timeout", httpserver.DefaultReadTimeout, "a request must arrive within this (at most 10s)")
+	fs.DurationVar(&c.httpIdleTimeout, "http-idle-timeout", httpserver.DefaultIdleTimeout, "close keep-alive connections idle this long")
+	fs.DurationVar(&c.httpWriteTimeout, "http-write-timeout", chunkserver.DefaultWriteTimeout, "each write to a client must complete within this; quiet streams have no deadline")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -86,6 +107,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("durations must be positive")
 	case c.bufferBytes < 1<<20:
 		return c, errors.New("-buffer-bytes must be at least 1MiB")
+	case c.listen != "" && (c.tlsCert == "" || c.tlsKey == "" || c.allow == ""):
+		return c, errors.New("-listen needs -tls-cert, -tls-key and -allow")
+	case c.listen == "" && (c.tlsCert != "" || c.tlsKey != "" || c.allow != ""):
+		return c, errors.New("-tls-cert, -tls-key and -allow need -listen")
+	case c.maxConns < 1:
+		return c, errors.New("-max-conns must be at least 1")
+	case c.httpHeaderTimeout <= 0 || c.httpHeaderTimeout > 10*time.Second:
+		return c, errors.New("-http-header-timeout must be positive and at most 10s")
+	case c.httpIdleTimeout <= 0 || c.httpWriteTimeout <= 0:
+		return c, errors.New("durations must be positive")
 	}
 	if _, err := child.ParsePolicy(c.restart); err != nil {
 		return c, err
@@ -94,9 +125,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 }
 
 func run(args []string, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "version" {
-		fmt.Println(version())
-		return 0
+	if len(args) > 0 {
+		switch args[0] {
+		case "version":
+			fmt.Println(version())
+			return 0
+		case "gencert":
+			return mtls.Gencert("supervisor", args[1:], os.Stdout, stderr)
+		case "fingerprint":
+			return mtls.PrintFingerprint("supervisor", args[1:], os.Stdout, stderr)
+		}
 	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -162,15 +200,53 @@ func (s *supervisor) run() int {
 		s.writeLoop()
 	}()
 
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
-	defer signal.Stop(sigs)
-
 	s.event("supervisor_started", func(b *event.Builder) {
 		b.Str("version", version())
 		b.Int("pid", int64(os.Getpid()))
 		b.Str("program", s.cfg.argv[0])
 	})
+
+	var api *httpAPI
+	if s.cfg.listen != "" {
+		var err error
+		if api, err = s.startHTTP(); err != nil {
+			fmt.Fprintf(s.stderr, "supervisor: error: %v\n", err)
+			s.buf.Close()
+			<-writerDone
+			s.log.Close()
+			return 1
+		}
+	}
+
+	// Signals go to the program; SIGHUP also re-reads the allow list first.
+	raw := make(chan os.Signal, 16)
+	signal.Notify(raw, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	sigs := make(chan os.Signal, 16)
+	stopSignals := make(chan struct{})
+	signalsDone := make(chan struct{})
+	go func() {
+		defer close(signalsDone)
+		for {
+			select {
+			case <-stopSignals:
+				return
+			case sig := <-raw:
+				if sig == syscall.SIGHUP && api != nil {
+					api.reloadAllow()
+				}
+				select {
+				case sigs <- sig:
+				case <-stopSignals:
+					return
+				}
+			}
+		}
+	}()
+	defer func() {
+		signal.Stop(raw)
+		close(stopSignals)
+		<-signalsDone
+	}()
 
 	stopStats := make(chan struct{})
 	statsDone := make(chan struct{})
@@ -200,7 +276,12 @@ func (s *supervisor) run() int {
 	})
 	s.buf.Close()
 	<-writerDone
-	if err := s.log.Close(); err != nil {
+	err := s.log.Close()
+	if api != nil {
+		// After the log: followers of the latest chunk get its end first.
+		api.stop()
+	}
+	if err != nil {
 		fmt.Fprintf(s.stderr, "supervisor: error: closing the log: %v\n", err)
 		return 1
 	}
