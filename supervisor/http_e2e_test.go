@@ -463,8 +463,13 @@ func TestHTTPFollowersGetTheClosedChunk(t *testing.T) {
 			t.Errorf("Go follower got %d bytes, the closed chunk has %d", len(r.b), len(whole))
 		}
 	}
-	if _, err := os.Stat(filepath.Join(s.dir, id+".sum")); err != nil {
-		t.Errorf("followed chunk not closed: %v", err)
+	// The chunk is made durable, with its .sum, within an fsync interval.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(s.dir, id+".sum")); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("followed chunk not made durable: %v", err)
+		}
 	}
 	// The closed chunk, again, whole and resumed.
 	resp, err = c.Get(s.url("/chunk/" + id))

@@ -2,8 +2,8 @@ package chunklog
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
+	"slices"
+	"strings"
 )
 
 // ErrNotClosed reports a request for the checksums of the latest chunk,
@@ -25,37 +25,26 @@ func (r Region) Verify(b []byte) bool {
 }
 
 // Regions returns the checksummed regions of closed chunk id, contiguous
-// from offset 0 to its size, read from its .sum file. It fails with
-// ErrNotFound if the chunk is unknown or was discarded, ErrNotClosed for
-// the latest chunk, and ErrSumCorrupt if the .sum does not describe the
-// chunk the log knows.
+// from offset 0 to its size, as the log computed them when the chunk was
+// written (or verified them on Open): available as soon as the chunk
+// closes, before its .sum is on disk. It fails with ErrNotFound if the chunk
+// is unknown or was discarded, and ErrNotClosed for the latest chunk.
 func (l *Log) Regions(id string) ([]Region, Info, error) {
-	info, err := l.Stat(id)
-	if err != nil {
-		return nil, Info{}, err
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.cur; c != nil && c.id == id {
+		return nil, Info{ID: c.id, Size: c.size, Lines: c.lines}, ErrNotClosed
 	}
-	if !info.Closed {
-		return nil, info, ErrNotClosed
+	i, ok := slices.BinarySearchFunc(l.closed, id, func(c closedChunk, id string) int { return strings.Compare(c.ID, id) })
+	if !ok {
+		return nil, Info{}, ErrNotFound
 	}
-	b, err := readBounded(l.path(id+".sum"), sumHeader+sumEntry*maxRegions+sumTrailer)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, Info{}, ErrNotFound // discarded since Stat
-		}
-		return nil, Info{}, fmt.Errorf("chunklog: checksums of %s: %w", id, err)
-	}
-	s, err := decodeSum(b)
-	if err != nil {
-		return nil, Info{}, fmt.Errorf("chunklog: checksums of %s: %w", id, err)
-	}
-	if s.size != info.Size || s.etag != info.ETag {
-		return nil, Info{}, fmt.Errorf("chunklog: checksums of %s: %w: they describe another chunk", id, ErrSumCorrupt)
-	}
-	out := make([]Region, 0, len(s.regions))
+	cc := l.closed[i]
+	out := make([]Region, 0, len(cc.regions))
 	var off int64
-	for _, r := range s.regions {
+	for _, r := range cc.regions {
 		out = append(out, Region{Offset: off, Length: int64(r.length), sum: r.sum})
 		off += int64(r.length)
 	}
-	return out, info, nil
+	return out, cc.Info, nil
 }

@@ -3,6 +3,7 @@ package chunklog
 import (
 	"errors"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -58,13 +59,11 @@ func TestRegions(t *testing.T) {
 	if len(regions) < 3 || off != c.Size {
 		t.Errorf("regions cover %d bytes of %d", off, c.Size)
 	}
-	// A .sum that no longer matches, and one that is gone.
+	// The regions are the log's own record of what it wrote: a .sum damaged
+	// or lost on disk does not change them.
 	os.WriteFile(l.path(c.ID+".sum"), []byte("junk"), 0o640)
-	if _, _, err := l.Regions(c.ID); !errors.Is(err, ErrSumCorrupt) {
-		t.Errorf("junk .sum: %v, want ErrSumCorrupt", err)
-	}
-	os.Remove(l.path(c.ID + ".sum"))
-	if _, _, err := l.Regions(c.ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("missing .sum: %v, want ErrNotFound", err)
+	again, _, err := l.Regions(c.ID)
+	if err != nil || !slices.Equal(again, regions) {
+		t.Errorf("after the .sum was damaged: %v, regions changed: %v", err, !slices.Equal(again, regions))
 	}
 }
