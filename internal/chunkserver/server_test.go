@@ -390,4 +390,3 @@ func TestParseRange(t *testing.T) {
 		}
 	}
 }
-
