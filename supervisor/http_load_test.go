@@ -149,12 +149,25 @@ func TestHTTPLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, followers+fetchers)
 	got := make([]map[string][32]byte, followers)
+	var delayMu sync.Mutex
+	var delays []time.Duration // of every 100th line of each follower
 	for f := range followers {
 		got[f] = map[string][32]byte{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := followChunks(ctx, c, s, start, nil, func(id string, data []byte) { got[f][id] = sha256.Sum256(data) }); err != nil {
+			n := 0
+			sample := func(l []byte) {
+				if n++; n%100 != 0 {
+					return
+				}
+				if d, ok := lineDelay(l); ok {
+					delayMu.Lock()
+					delays = append(delays, d)
+					delayMu.Unlock()
+				}
+			}
+			if err := followChunks(ctx, c, s, start, sample, func(id string, data []byte) { got[f][id] = sha256.Sum256(data) }); err != nil {
 				errs <- fmt.Errorf("follower %d: %w", f, err)
 			}
 		}()
@@ -253,6 +266,25 @@ sample:
 	t.Logf("followers received %d whole chunks (at least %d each), all equal to the files", chunks, minChunks)
 	t.Logf("fetchers: %d closed chunks, %.1f MB/s", fetched.Load(), float64(fetchedBytes.Load())/1e6/duration.Seconds())
 	t.Logf("supervisor max RSS: %.1f MB", float64(maxRSS)/1024)
+	if len(delays) > 0 {
+		slices.Sort(delays)
+		t.Logf("write-to-follower delay over %d sampled lines: p50 %v, p99 %v, max %v", len(delays), delays[len(delays)/2], delays[len(delays)*99/100], delays[len(delays)-1])
+	}
+}
+
+// lineDelay returns how long ago a paced child wrote line l.
+func lineDelay(l []byte) (time.Duration, bool) {
+	now := time.Now().UnixNano()
+	if !bytes.Contains(l, []byte(`"seq":`)) {
+		return 0, false
+	}
+	_, rest, _ := bytes.Cut(l, []byte(`"time_ns":`))
+	n, _, _ := bytes.Cut(rest, []byte(","))
+	ts, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(now - ts), true
 }
 
 // BenchmarkHTTPFollowDelay measures the delay from the child's write of a
@@ -273,17 +305,11 @@ func BenchmarkHTTPFollowDelay(b *testing.B) {
 	b.ResetTimer()
 	go func() {
 		done <- followChunks(ctx, c, s, s.latestID(c), func(l []byte) {
-			now := time.Now().UnixNano()
-			if !bytes.Contains(l, []byte(`"seq":`)) {
+			d, ok := lineDelay(l)
+			if !ok || len(delays) >= want {
 				return
 			}
-			_, rest, _ := bytes.Cut(l, []byte(`"time_ns":`))
-			n, _, _ := bytes.Cut(rest, []byte(","))
-			ts, err := strconv.ParseInt(string(n), 10, 64)
-			if err != nil || len(delays) >= want {
-				return
-			}
-			delays = append(delays, time.Duration(now-ts))
+			delays = append(delays, d)
 			if len(delays) == want {
 				cancel()
 			}
