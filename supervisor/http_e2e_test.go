@@ -29,16 +29,17 @@ func init() {
 		rate, _ := strconv.Atoi(os.Getenv("RATE"))
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
-		perTick := max(rate/1000, 1)
-		tick := time.NewTicker(time.Duration(perTick) * time.Second / time.Duration(max(rate, 1)))
-		for seq := 0; ; {
+		tick := time.NewTicker(time.Millisecond)
+		start := time.Now()
+		for seq := int64(0); ; {
 			select {
 			case <-hup:
 				fmt.Fprintf(w, `{"time_ns":%d,"child_got":"SIGHUP"}`+"\n", time.Now().UnixNano())
 			case <-tick.C:
-				for range perTick {
+				// Catch up on ticks a busy machine skipped, so the rate holds.
+				due := int64(time.Since(start).Seconds() * float64(rate))
+				for ; seq < due; seq++ {
 					fmt.Fprintf(w, `{"time_ns":%d,"seq":%d,"msg":"paced event with a little padding"}`+"\n", time.Now().UnixNano(), seq)
-					seq++
 				}
 			}
 			w.Flush()
@@ -58,6 +59,29 @@ func init() {
 	}
 }
 
+// supBin is buildSupervisor for benchmarks too.
+func supBin(tb testing.TB) string {
+	tb.Helper()
+	if t, ok := tb.(*testing.T); ok {
+		return buildSupervisor(t)
+	}
+	if supervisorBin != "" {
+		return supervisorBin
+	}
+	dir, err := os.MkdirTemp("", "stele-sup-bin")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bin := filepath.Join(dir, "supervisor")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build: %v\n%s", err, out)
+	}
+	supervisorBin = bin
+	return bin
+}
+
 // certSet is a directory of certificates made by `supervisor gencert`.
 type certSet struct {
 	t   testing.TB
@@ -69,7 +93,7 @@ func newCertSet(t testing.TB, names ...string) *certSet {
 	t.Helper()
 	cs := &certSet{t: t, dir: t.TempDir(), fp: map[string]mtls.Fingerprint{}}
 	for _, n := range names {
-		out, err := exec.Command(buildSupervisor(t.(*testing.T)), "gencert", "-name", n, "-out", filepath.Join(cs.dir, n)).Output()
+		out, err := exec.Command(supBin(t), "gencert", "-name", n, "-out", filepath.Join(cs.dir, n)).Output()
 		if err != nil {
 			t.Fatalf("gencert %s: %v", n, err)
 		}
@@ -137,18 +161,23 @@ func (cs *certSet) client(name string) *http.Client {
 
 // httpSup is a supervisor serving HTTPS around this test binary.
 type httpSup struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	cmd  *exec.Cmd
 	addr string
 	cs   *certSet
 }
 
-func startHTTPSup(t *testing.T, cs *certSet, mode string, env []string, flags ...string) *httpSup {
+func startHTTPSup(t testing.TB, cs *certSet, mode string, env []string, flags ...string) *httpSup {
 	t.Helper()
 	dir := t.TempDir()
-	flags = append([]string{"-listen", "127.0.0.1:0", "-tls-cert", cs.crt("server"), "-tls-key", cs.key("server"), "-allow", filepath.Join(cs.dir, "allow"), "-restart", "never"}, flags...)
-	cmd := superviseSelf(t, dir, mode, env, flags...)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-dir", dir, "-listen", "127.0.0.1:0", "-tls-cert", cs.crt("server"), "-tls-key", cs.key("server"), "-allow", filepath.Join(cs.dir, "allow"), "-restart", "never"}, flags...)
+	cmd := exec.Command(supBin(t), append(append(args, "--", self), "-test.run=^$")...)
+	cmd.Env = append(append(os.Environ(), "STELE_TEST_CHILD="+mode), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

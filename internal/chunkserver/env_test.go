@@ -26,6 +26,7 @@ type env struct {
 	srv      *httpserver.Server
 	client   *http.Client
 	clientFP mtls.Fingerprint
+	cliCert  tls.Certificate
 	tlsCfg   *tls.Config // the client's
 	base     string
 	records  chan Request
@@ -54,7 +55,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, log: l, clientFP: cliFP, records: make(chan Request, 10_000)}
+	e := &env{t: t, log: l, clientFP: cliFP, cliCert: cliCert, records: make(chan Request, 10_000)}
 	e.h = New(Config{Log: l, WriteTimeout: o.timeouts, OnRequest: func(r Request) {
 		select {
 		case e.records <- r:

@@ -150,3 +150,22 @@ func FuzzAllowList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFingerprint checks that accepted text round-trips.
+func FuzzParseFingerprint(f *testing.F) {
+	f.Add("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+	f.Add(colonize("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"))
+	f.Add("0:")
+	f.Fuzz(func(t *testing.T, s string) {
+		fp, err := ParseFingerprint(s)
+		if err != nil {
+			return
+		}
+		if !strings.EqualFold(strings.ReplaceAll(s, ":", ""), fp.String()) {
+			t.Fatalf("%q parsed as %s", s, fp)
+		}
+		if again, err := ParseFingerprint(colonize(fp.String())); err != nil || again != fp {
+			t.Fatalf("colon form of %s: %v", fp, err)
+		}
+	})
+}
