@@ -235,11 +235,14 @@ func (a *assembler) record() (Value, error) {
 		}
 		c.pos++
 		nr := c.nextR()
+		if nr > c.leaf.maxR {
+			return Value{}, fmt.Errorf("%w: column %d: repetition level %d above the maximum", ErrCorrupt, i, nr)
+		}
 		next := a.fsm.Next[i][nr]
 		if next != End && next <= i {
 			// A new instance of the field repeated at level nr: close the
 			// current one, and everything under it.
-			a.stack = a.stack[:c.leaf.repeatedAt[nr].depth]
+			a.stack = a.stack[:min(len(a.stack), c.leaf.repeatedAt[nr].depth)]
 			wantR = nr
 		} else if next != End {
 			wantR = commonRL(c.leaf, a.curs[next].leaf)
