@@ -1,0 +1,262 @@
+package colenc
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"io"
+)
+
+// flateLevel trades packing speed for size; strings that reach flate are
+// the high-entropy ones where the dictionary did not pay.
+const flateLevel = 6
+
+// minFlate is the plain size below which flate is not tried.
+const minFlate = 256
+
+// AppendStrings appends vals in whichever string encoding is smallest:
+//
+//	const:  StrConst uvarint(len) bytes
+//	plain:  StrPlain uvarint(len(L)) L bytes…    L = AppendInts of the lengths
+//	dict:   StrDict  uvarint(k) uvarint(len(D)) D width:1 hybrid(indices)
+//	        D = the plain or flate encoding of the distinct values
+//	flate:  StrFlate uvarint(len(P)) flate(P)    P = a plain encoding, tag included
+//
+// Dictionary entries are in order of first appearance. vals must not be
+// empty.
+func AppendStrings(dst []byte, vals []string) []byte {
+	if len(vals) == 0 {
+		panic("colenc: internal error: no values")
+	}
+	same := true
+	for _, v := range vals[1:] {
+		if v != vals[0] {
+			same = false
+			break
+		}
+	}
+	if same {
+		dst = append(dst, StrConst)
+		dst = binary.AppendUvarint(dst, uint64(len(vals[0])))
+		return append(dst, vals[0]...)
+	}
+	plain := appendPlainOrFlate(nil, vals)
+	dict, index := strDict(vals, min(len(vals)/2+1, MaxDict))
+	if dict != nil {
+		start := len(dst)
+		dst = append(dst, StrDict)
+		dst = binary.AppendUvarint(dst, uint64(len(dict)))
+		d := appendPlainOrFlate(nil, dict)
+		dst = binary.AppendUvarint(dst, uint64(len(d)))
+		dst = append(dst, d...)
+		w := Width(uint64(len(dict) - 1))
+		dst = append(dst, byte(w))
+		idx := make([]uint32, len(vals))
+		for i, v := range vals {
+			idx[i] = index[v]
+		}
+		dst = AppendHybrid(dst, idx, w)
+		if len(dst)-start <= len(plain) {
+			return dst
+		}
+		dst = dst[:start]
+	}
+	return append(dst, plain...)
+}
+
+// appendPlainOrFlate appends the plain encoding of vals, or its flate
+// compression if that is smaller.
+func appendPlainOrFlate(dst []byte, vals []string) []byte {
+	lens := make([]int64, len(vals))
+	total := 0
+	for i, v := range vals {
+		lens[i] = int64(len(v))
+		total += len(v)
+	}
+	l := AppendInts(nil, lens)
+	start := len(dst)
+	dst = append(dst, StrPlain)
+	dst = binary.AppendUvarint(dst, uint64(len(l)))
+	dst = append(dst, l...)
+	for _, v := range vals {
+		dst = append(dst, v...)
+	}
+	plain := dst[start:]
+	if len(plain) < minFlate {
+		return dst
+	}
+	var buf bytes.Buffer
+	zw, err := flate.NewWriter(&buf, flateLevel)
+	if err != nil {
+		panic("colenc: internal error: " + err.Error())
+	}
+	zw.Write(plain)
+	zw.Close()
+	if buf.Len()+binary.MaxVarintLen64+1 >= len(plain) {
+		return dst
+	}
+	z := append([]byte{StrFlate}, binary.AppendUvarint(nil, uint64(len(plain)))...)
+	z = append(z, buf.Bytes()...)
+	return append(dst[:start], z...)
+}
+
+func strDict(vals []string, limit int) ([]string, map[string]uint32) {
+	index := make(map[string]uint32)
+	var dict []string
+	for _, v := range vals {
+		if _, ok := index[v]; !ok {
+			if len(dict) >= limit {
+				return nil, nil
+			}
+			index[v] = uint32(len(dict))
+			dict = append(dict, v)
+		}
+	}
+	return dict, index
+}
+
+// Strings is a decoded string stream: the values are Data[Offs[i]:Offs[i+1]]
+// or, for a dictionary, Dict's entry Index[i]. Keeping the bytes together
+// spares an allocation per value.
+type Strings struct {
+	Data  []byte
+	Offs  []int // len(Offs) = values+1, or distinct+1 with Index
+	Index []uint32
+}
+
+// Len is the number of values.
+func (s *Strings) Len() int {
+	if s.Index != nil {
+		return len(s.Index)
+	}
+	return len(s.Offs) - 1
+}
+
+// Bytes returns value i; the slice shares memory with s.
+func (s *Strings) Bytes(i int) []byte {
+	if s.Index != nil {
+		i = int(s.Index[i])
+	}
+	return s.Data[s.Offs[i]:s.Offs[i+1]]
+}
+
+// At returns value i as a string.
+func (s *Strings) At(i int) string { return string(s.Bytes(i)) }
+
+// DictLen is the number of dictionary entries, or 0 without a dictionary.
+func (s *Strings) DictLen() int {
+	if s.Index == nil {
+		return 0
+	}
+	return len(s.Offs) - 1
+}
+
+// DictEntry returns dictionary entry i.
+func (s *Strings) DictEntry(i int) []byte { return s.Data[s.Offs[i]:s.Offs[i+1]] }
+
+// DecodeStrings decodes exactly n strings from src (one stream made by
+// AppendStrings).
+func DecodeStrings(src []byte, n int) (*Strings, error) {
+	if n <= 0 || n > MaxValues {
+		return nil, corruptf("bad count %d", n)
+	}
+	if len(src) == 0 {
+		return nil, corruptf("empty stream")
+	}
+	switch src[0] {
+	case StrConst:
+		r := reader{b: src[1:]}
+		v := r.bytes(r.uvarint())
+		if err := r.done(); err != nil {
+			return nil, err
+		}
+		return &Strings{Data: v, Offs: []int{0, len(v)}, Index: make([]uint32, n)}, nil
+	case StrDict:
+		r := reader{b: src[1:]}
+		k := int(min(r.uvarint(), MaxDict+1))
+		d := r.bytes(r.uvarint())
+		w := int(r.byte())
+		if r.err != nil {
+			return nil, r.err
+		}
+		if k == 0 || k > MaxDict || w != Width(uint64(k-1)) {
+			return nil, corruptf("dictionary of %d entries with width %d", k, w)
+		}
+		dict, err := decodePlainOrFlate(d, k)
+		if err != nil {
+			return nil, err
+		}
+		if k != len(dict.Offs)-1 {
+			return nil, corruptf("dictionary of %d entries with width %d", k, w)
+		}
+		idx, err := DecodeHybrid(make([]uint32, 0, min(n, 4096)), r.b, w, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range idx {
+			if int(i) >= k {
+				return nil, corruptf("index %d of %d", i, k)
+			}
+		}
+		dict.Index = idx
+		return dict, nil
+	case StrPlain, StrFlate:
+		return decodePlainOrFlate(src, n)
+	}
+	return nil, ErrEncoding
+}
+
+// decodePlainOrFlate decodes a plain or flate stream of n strings.
+func decodePlainOrFlate(src []byte, n int) (*Strings, error) {
+	if len(src) == 0 {
+		return nil, corruptf("empty stream")
+	}
+	if src[0] == StrFlate {
+		r := reader{b: src[1:]}
+		size := r.uvarint()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if size > MaxBytes {
+			return nil, corruptf("flate stream of %d bytes", size)
+		}
+		// Grow with what the stream yields, not with what it claims.
+		var buf bytes.Buffer
+		zr := flate.NewReader(bytes.NewReader(r.b))
+		if _, err := io.Copy(&buf, io.LimitReader(zr, int64(size)+1)); err != nil {
+			return nil, corruptf("flate: %v", err)
+		}
+		if uint64(buf.Len()) != size {
+			return nil, corruptf("flate stream of %d bytes, want %d", buf.Len(), size)
+		}
+		src = buf.Bytes()
+		if len(src) == 0 || src[0] != StrPlain {
+			return nil, corruptf("flate holds no plain stream")
+		}
+	}
+	if src[0] != StrPlain {
+		return nil, ErrEncoding
+	}
+	r := reader{b: src[1:]}
+	l := r.bytes(r.uvarint())
+	if r.err != nil {
+		return nil, r.err
+	}
+	lens, err := DecodeInts(nil, l, n)
+	if err != nil {
+		return nil, err
+	}
+	offs := make([]int, len(lens)+1)
+	total := 0
+	for i, x := range lens {
+		if x < 0 || x > int64(len(r.b)-total) {
+			return nil, corruptf("string length %d beyond the data", x)
+		}
+		total += int(x)
+		offs[i+1] = total
+	}
+	if total != len(r.b) {
+		return nil, corruptf("%d bytes of strings, want %d", len(r.b), total)
+	}
+	return &Strings{Data: r.b, Offs: offs}, nil
+}
