@@ -20,7 +20,7 @@ const Version = 1
 const (
 	headerSize   = 8 + 4 // magic, version u32
 	trailerSize  = 4 + 8 // footer length u32, magic
-	checksumSize = 8              // xxh3-64, little endian
+	checksumSize = 8     // xxh3-64, little endian
 )
 
 // Errors of the reader. Corruption of any kind wraps ErrCorrupt.
