@@ -15,6 +15,7 @@ import "encoding/binary"
 // bit-packed in groups of 8, the last group padded with zeros.
 func AppendHybrid(dst []byte, vals []uint32, w int) []byte {
 	var pending []uint32
+	var wide []uint64
 	flush := func(final bool) {
 		if len(pending) == 0 {
 			return
@@ -24,9 +25,9 @@ func AppendHybrid(dst []byte, vals []uint32, w int) []byte {
 		}
 		groups := len(pending) / 8
 		dst = binary.AppendUvarint(dst, uint64(groups)<<1|1)
-		wide := make([]uint64, len(pending))
-		for i, v := range pending {
-			wide[i] = uint64(v)
+		wide = wide[:0]
+		for _, v := range pending {
+			wide = append(wide, uint64(v))
 		}
 		dst = appendPacked(dst, wide, w)
 		pending = pending[:0]

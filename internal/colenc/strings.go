@@ -19,49 +19,78 @@ const minFlate = 256
 //	const:  StrConst uvarint(len) bytes
 //	plain:  StrPlain uvarint(len(L)) L bytes…    L = AppendInts of the lengths
 //	dict:   StrDict  uvarint(k) uvarint(len(D)) D width:1 hybrid(indices)
-//	        D = the plain or flate encoding of the distinct values
+//	        D = the plain or flate encoding of the k distinct values
 //	flate:  StrFlate uvarint(len(P)) flate(P)    P = a plain encoding, tag included
 //
 // Dictionary entries are in order of first appearance. vals must not be
 // empty.
 func AppendStrings(dst []byte, vals []string) []byte {
+	dict, idx := StringDict(vals, MaxDict)
+	return AppendStringsDict(dst, vals, dict, idx)
+}
+
+// StringDict returns the distinct values of vals in order of first
+// appearance, and the index of each value in them; or nils if there are
+// more than limit, or if a sample says the values are nearly all distinct
+// (a dictionary would not pay, and building it costs).
+func StringDict(vals []string, limit int) ([]string, []uint32) {
+	index := make(map[string]uint32)
+	var dict []string
+	idx := make([]uint32, len(vals))
+	for i, v := range vals {
+		k, ok := index[v]
+		if !ok {
+			if len(dict) >= limit {
+				return nil, nil
+			}
+			k = uint32(len(dict))
+			index[v] = k
+			dict = append(dict, v)
+		}
+		idx[i] = k
+		if i == 1023 && len(vals) >= 4096 && len(dict) > 900 {
+			return nil, nil
+		}
+	}
+	return dict, idx
+}
+
+// AppendStringsDict is AppendStrings with the result of StringDict.
+func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) []byte {
 	if len(vals) == 0 {
 		panic("colenc: internal error: no values")
 	}
-	same := true
-	for _, v := range vals[1:] {
-		if v != vals[0] {
-			same = false
-			break
-		}
-	}
-	if same {
+	if len(dict) == 1 {
 		dst = append(dst, StrConst)
 		dst = binary.AppendUvarint(dst, uint64(len(vals[0])))
 		return append(dst, vals[0]...)
 	}
-	plain := appendPlainOrFlate(nil, vals)
-	dict, index := strDict(vals, min(len(vals)/2+1, MaxDict))
-	if dict != nil {
-		start := len(dst)
-		dst = append(dst, StrDict)
-		dst = binary.AppendUvarint(dst, uint64(len(dict)))
-		d := appendPlainOrFlate(nil, dict)
-		dst = binary.AppendUvarint(dst, uint64(len(d)))
-		dst = append(dst, d...)
-		w := Width(uint64(len(dict) - 1))
-		dst = append(dst, byte(w))
-		idx := make([]uint32, len(vals))
-		for i, v := range vals {
-			idx[i] = index[v]
-		}
-		dst = AppendHybrid(dst, idx, w)
-		if len(dst)-start <= len(plain) {
-			return dst
-		}
-		dst = dst[:start]
+	if dict == nil {
+		return appendPlainOrFlate(dst, vals)
 	}
-	return append(dst, plain...)
+	start := len(dst)
+	dst = append(dst, StrDict)
+	dst = binary.AppendUvarint(dst, uint64(len(dict)))
+	d := appendPlainOrFlate(nil, dict)
+	dst = binary.AppendUvarint(dst, uint64(len(d)))
+	dst = append(dst, d...)
+	w := Width(uint64(len(dict) - 1))
+	dst = append(dst, byte(w))
+	dst = AppendHybrid(dst, idx, w)
+	// A dictionary far smaller than the raw bytes cannot lose to flate on
+	// the same values by much; skip measuring it.
+	raw := 0
+	for _, v := range vals {
+		raw += len(v)
+	}
+	if len(dst)-start <= raw/8 {
+		return dst
+	}
+	plain := appendPlainOrFlate(nil, vals)
+	if len(plain) < len(dst)-start {
+		return append(dst[:start], plain...)
+	}
+	return dst
 }
 
 // appendPlainOrFlate appends the plain encoding of vals, or its flate
@@ -98,21 +127,6 @@ func appendPlainOrFlate(dst []byte, vals []string) []byte {
 	z := append([]byte{StrFlate}, binary.AppendUvarint(nil, uint64(len(plain)))...)
 	z = append(z, buf.Bytes()...)
 	return append(dst[:start], z...)
-}
-
-func strDict(vals []string, limit int) ([]string, map[string]uint32) {
-	index := make(map[string]uint32)
-	var dict []string
-	for _, v := range vals {
-		if _, ok := index[v]; !ok {
-			if len(dict) >= limit {
-				return nil, nil
-			}
-			index[v] = uint32(len(dict))
-			dict = append(dict, v)
-		}
-	}
-	return dict, index
 }
 
 // Strings is a decoded string stream: the values are Data[Offs[i]:Offs[i+1]]

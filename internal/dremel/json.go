@@ -64,7 +64,27 @@ func (e *SyntaxError) Unwrap() error { return ErrSyntax }
 // are unescaped; invalid UTF-8 is kept as is (and printed as U+FFFD, as
 // encoding/json does).
 func ParseJSON(s string) (Value, error) {
-	p := parser{s: s}
+	var p Parser
+	return p.ParseJSON(s)
+}
+
+// ParseEvent parses one event line: a JSON object.
+func ParseEvent(s string) (Value, error) {
+	var p Parser
+	return p.ParseEvent(s)
+}
+
+// Parser parses JSON like ParseJSON, allocating the members and elements
+// of many values together: values it returned share that memory, and stay
+// valid.
+type Parser struct {
+	parser
+}
+
+// ParseJSON is like the function ParseJSON.
+func (pp *Parser) ParseJSON(s string) (Value, error) {
+	p := &pp.parser
+	p.s, p.i = s, 0
 	p.space()
 	v, err := p.value(0)
 	if err != nil {
@@ -77,9 +97,9 @@ func ParseJSON(s string) (Value, error) {
 	return v, nil
 }
 
-// ParseEvent parses one event line: a JSON object.
-func ParseEvent(s string) (Value, error) {
-	v, err := ParseJSON(s)
+// ParseEvent is like the function ParseEvent.
+func (pp *Parser) ParseEvent(s string) (Value, error) {
+	v, err := pp.ParseJSON(s)
 	if err != nil {
 		return Value{}, err
 	}
@@ -92,6 +112,41 @@ func ParseEvent(s string) (Value, error) {
 type parser struct {
 	s string
 	i int
+
+	// Members and elements are gathered on a stack, then copied into an
+	// arena slice of exactly their length.
+	mstack []Member
+	estack []Value
+	marena []Member
+	earena []Value
+}
+
+// arenaChunk is how many members or elements an arena allocation holds.
+const arenaChunk = 4096
+
+func (p *parser) members(base int) []Member {
+	ms := dedupe(p.mstack[base:])
+	n := len(ms)
+	if cap(p.marena)-len(p.marena) < n {
+		p.marena = make([]Member, 0, max(n, arenaChunk))
+	}
+	k := len(p.marena)
+	p.marena = append(p.marena, ms...)
+	clear(p.mstack[base:])
+	p.mstack = p.mstack[:base]
+	return p.marena[k : k+n : k+n]
+}
+
+func (p *parser) elems(base int) []Value {
+	n := len(p.estack) - base
+	if cap(p.earena)-len(p.earena) < n {
+		p.earena = make([]Value, 0, max(n, arenaChunk))
+	}
+	k := len(p.earena)
+	p.earena = append(p.earena, p.estack[base:]...)
+	clear(p.estack[base:])
+	p.estack = p.estack[:base]
+	return p.earena[k : k+n : k+n]
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -154,6 +209,8 @@ func (p *parser) object(depth int) (Value, error) {
 		p.i++
 		return v, nil
 	}
+	base := len(p.mstack)
+	defer func() { p.mstack = p.mstack[:base] }()
 	for {
 		p.space()
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
@@ -173,14 +230,14 @@ func (p *parser) object(depth int) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		v.Members = append(v.Members, Member{Key: k, Value: e})
+		p.mstack = append(p.mstack, Member{Key: k, Value: e})
 		p.space()
 		if p.i >= len(p.s) {
 			return Value{}, p.errf("unexpected end of input in object")
 		}
 		if p.s[p.i] == '}' {
 			p.i++
-			v.Members = dedupe(v.Members)
+			v.Members = p.members(base)
 			return v, nil
 		}
 		if p.s[p.i] != ',' {
@@ -236,19 +293,22 @@ func (p *parser) array(depth int) (Value, error) {
 		p.i++
 		return v, nil
 	}
+	base := len(p.estack)
+	defer func() { p.estack = p.estack[:base] }()
 	for {
 		p.space()
 		e, err := p.value(depth + 1)
 		if err != nil {
 			return Value{}, err
 		}
-		v.Elems = append(v.Elems, e)
+		p.estack = append(p.estack, e)
 		p.space()
 		if p.i >= len(p.s) {
 			return Value{}, p.errf("unexpected end of input in array")
 		}
 		if p.s[p.i] == ']' {
 			p.i++
+			v.Elems = p.elems(base)
 			return v, nil
 		}
 		if p.s[p.i] != ',' {

@@ -27,6 +27,10 @@ const (
 	// chunk has none (a query must read the chunk).
 	MaxBloomValues = 4096
 
+	// maxShapes bounds the distinct shapes of a block's presence chunk;
+	// records more varied than this keep their definition levels.
+	maxShapes = 1024
+
 	// bloomBitsPerValue and bloomProbes give about a 2% false-positive
 	// rate. Part of the format; never change.
 	bloomBitsPerValue = 10

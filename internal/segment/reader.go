@@ -27,6 +27,9 @@ type Block struct {
 	MinTime int64 // min and max of time_ns, if HasTime
 	MaxTime int64
 	Chunks  []Chunk // in schema order; columns without any entry in the block have none
+
+	hasPresence       bool // flat columns' definition levels are in a presence chunk
+	presOff, presSize int64
 }
 
 // Chunk describes one column chunk of a block.
@@ -176,12 +179,20 @@ func (r *Reader) decodeFooter(body []byte, footerAt int64) error {
 		if d.err == nil && b.Rows == 0 {
 			return corruptf("empty block")
 		}
-		switch d.byte() {
-		case 0:
-		case 1:
-			b.HasTime, b.MinTime, b.MaxTime = true, d.varint(), d.varint()
-		default:
+		flags := d.byte()
+		if flags&^3 != 0 {
 			return corruptf("bad block flags")
+		}
+		if flags&1 != 0 {
+			b.HasTime, b.MinTime, b.MaxTime = true, d.varint(), d.varint()
+		}
+		if flags&2 != 0 {
+			b.hasPresence = true
+			b.presOff = int64(d.count(int(footerAt)))
+			b.presSize = int64(d.count(MaxChunkBytes))
+			if d.err == nil && (b.presOff < headerSize || b.presOff+b.presSize > footerAt) {
+				return corruptf("presence chunk at %d of %d bytes", b.presOff, b.presSize)
+			}
 		}
 		nchunks := d.count(min(len(s.Leaves), len(d.b)/6))
 		for range nchunks {
@@ -265,26 +276,90 @@ func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
 	if c == nil {
 		return nil, ErrNoColumn
 	}
-	raw := make([]byte, c.Size) // bounded by Open: within the file, below MaxChunkBytes
-	if _, err := r.ra.ReadAt(raw, c.Offset); err != nil {
-		return nil, fmt.Errorf("read chunk: %w", err)
-	}
-	body, err := verify(raw)
+	body, err := r.readChunk(c.Offset, c.Size)
 	if err != nil {
 		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
 	}
-	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows)
+	pres := func() (*presence, error) {
+		if !blk.hasPresence {
+			return nil, corruptf("no presence chunk")
+		}
+		body, err := r.readChunk(blk.presOff, blk.presSize)
+		if err != nil {
+			return nil, err
+		}
+		return decodePresence(body, blk.Rows)
+	}
+	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres)
 	if err != nil {
 		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
 	}
 	return col, nil
 }
 
-func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int) (*dremel.Column, error) {
-	if len(body) < 4 || binary.LittleEndian.Uint32(body) != columnID(leaf.Path(), leaf.Repetitions(), leaf.Type) {
+// readChunk reads size bytes at off and checks their checksum. Open has
+// checked that they lie within the file and below MaxChunkBytes.
+func (r *Reader) readChunk(off, size int64) ([]byte, error) {
+	raw := make([]byte, size)
+	if _, err := r.ra.ReadAt(raw, off); err != nil {
+		return nil, fmt.Errorf("read chunk: %w", err)
+	}
+	return verify(raw)
+}
+
+// presence is a decoded presence chunk (see writePresence).
+type presence struct {
+	pos    map[uint32]int // column id → bit
+	stride int
+	table  []byte
+	shapes []uint32
+}
+
+func decodePresence(body []byte, rows int) (*presence, error) {
+	d := &decoder{b: body}
+	nflat := d.count(min(dremel.MaxLeaves, len(body)/4))
+	p := &presence{pos: make(map[uint32]int, nflat), stride: (nflat + 7) / 8}
+	for i := range nflat {
+		id := binary.LittleEndian.Uint32(d.bytes(4))
+		if d.err != nil {
+			return nil, d.err
+		}
+		if _, dup := p.pos[id]; dup {
+			return nil, corruptf("column listed twice in presence chunk")
+		}
+		p.pos[id] = i
+	}
+	nshapes := d.count(maxShapes)
+	p.table = d.bytes(nshapes * p.stride)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if nshapes == 0 {
+		return nil, corruptf("presence chunk without shapes")
+	}
+	var err error
+	p.shapes, err = colenc.DecodeHybrid(make([]uint32, 0, rows), d.b, colenc.Width(uint64(nshapes-1)), rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range p.shapes {
+		if int(s) >= nshapes {
+			return nil, corruptf("shape %d of %d", s, nshapes)
+		}
+	}
+	return p, nil
+}
+
+func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func() (*presence, error)) (*dremel.Column, error) {
+	id := columnID(leaf.Path(), leaf.Repetitions(), leaf.Type)
+	if len(body) < 5 || binary.LittleEndian.Uint32(body) != id {
 		return nil, corruptf("chunk of another column")
 	}
-	d := &decoder{b: body[4:]}
+	flags := body[4]
+	if flags&^1 != 0 {
+		return nil, corruptf("bad chunk flags")
+	}
+	d := &decoder{b: body[5:]}
 	if n := d.count(colenc.MaxValues); d.err == nil && n != entries {
 		return nil, corruptf("chunk has %d entries, footer says %d", n, entries)
 	}
@@ -301,8 +376,28 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int) (*dremel.Co
 	if col.R, err = colenc.DecodeLevels(rb, entries, leaf.MaxR()); err != nil {
 		return nil, err
 	}
-	if col.D, err = colenc.DecodeLevels(db, entries, leaf.MaxD()); err != nil {
-		return nil, err
+	if flags&1 == 0 {
+		if col.D, err = colenc.DecodeLevels(db, entries, leaf.MaxD()); err != nil {
+			return nil, err
+		}
+	} else {
+		// Definition levels from the presence chunk: a flat column has one
+		// entry per record.
+		if !isFlat(leaf) || len(db) != 0 || entries != rows {
+			return nil, corruptf("derived levels for a column that cannot have them")
+		}
+		p, err := pres()
+		if err != nil {
+			return nil, err
+		}
+		bit, ok := p.pos[id]
+		if !ok {
+			return nil, corruptf("column missing from presence chunk")
+		}
+		col.D = make([]uint8, entries)
+		for i, s := range p.shapes {
+			col.D[i] = p.table[int(s)*p.stride+bit/8] >> (bit % 8) & 1
+		}
 	}
 	starts, values := 0, 0
 	for i := range entries {

@@ -397,8 +397,16 @@ func FuzzChunkDecode(f *testing.F) {
 			// Let the fuzzer past the column id.
 			id := columnID(l.Path(), l.Repetitions(), l.Type)
 			body = append([]byte{byte(id), byte(id >> 8), byte(id >> 16), byte(id >> 24)}, body[4:]...)
+			if leaf%2 == 0 {
+				// Let it use the presence chunk below, whose first listed
+				// column it becomes.
+				body = append([]byte{}, body...)
+				copy(body, []byte{1, 2, 3, 4})
+			}
 		}
-		col, err := decodeChunk(body, l, 3, 3)
+		col, err := decodeChunk(body, l, 3, 3, func() (*presence, error) {
+			return decodePresence([]byte{2, 1, 2, 3, 4, 5, 6, 7, 8, 2, 1, 3, 0x03, 0x05}, 3)
+		})
 		if err != nil {
 			return
 		}

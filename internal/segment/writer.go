@@ -31,15 +31,18 @@ type Writer struct {
 	schema  *dremel.Builder // union of all blocks' schemas
 	blocks  []blockMeta
 	pending []dremel.Value
+	parser  dremel.Parser
 	buf     []byte
 	err     error // sticky: after a failure the writer only aborts
 }
 
 type blockMeta struct {
-	rows       int
-	hasTime    bool
-	minT, maxT int64
-	chunks     []chunkMeta
+	rows              int
+	hasTime           bool
+	minT, maxT        int64
+	hasPresence       bool
+	presOff, presSize int64
+	chunks            []chunkMeta
 }
 
 type chunkMeta struct {
@@ -105,7 +108,7 @@ func (w *Writer) AddLine(line []byte) error {
 	if len(line) > MaxLineBytes {
 		return fmt.Errorf("segment: line of %d bytes is longer than %d", len(line), MaxLineBytes)
 	}
-	v, err := dremel.ParseEvent(string(line))
+	v, err := w.parser.ParseEvent(string(line))
 	if err != nil {
 		return err
 	}
@@ -169,8 +172,16 @@ func (w *Writer) flush() {
 		return
 	}
 	b := blockMeta{rows: len(w.pending)}
+	presence := w.writePresence(s, cols, b.rows)
+	if w.err != nil {
+		return
+	}
+	if presence != nil {
+		b.hasPresence = true
+		b.presOff, b.presSize = presence[0], presence[1]
+	}
 	for i, leaf := range s.Leaves {
-		cm, err := w.writeChunk(leaf, &cols[i])
+		cm, err := w.writeChunk(leaf, &cols[i], b.hasPresence && isFlat(leaf))
 		if err != nil {
 			w.err = err
 			return
@@ -193,21 +204,105 @@ func (w *Writer) flush() {
 	w.pending = w.pending[:0]
 }
 
+// isFlat reports whether leaf is a top-level optional field, whose
+// definition levels say only whether a record has it.
+func isFlat(leaf *dremel.Field) bool { return leaf.MaxR() == 0 && leaf.MaxD() == 1 }
+
+// writePresence writes the block's presence chunk, which replaces the
+// definition levels of its flat columns: records of the same shape (set of
+// flat columns present) share one bitmap, and each record stores only its
+// shape's number. Events of one kind have one shape, so this costs a few
+// bits per record instead of one bit per record and column. It returns the
+// chunk's offset and size, or nil when shapes do not pay:
+//
+//	| uvarint nflat | column id u32 × nflat | uvarint nshapes | bitmap × nshapes | hybrid(shape) | xxh3 u64 |
+//
+// Bitmaps have ceil(nflat/8) bytes; bit i (of byte i/8, from the least
+// significant) is set when the i-th listed column is present.
+func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int) []int64 {
+	var flat []int
+	ids := map[uint32]bool{}
+	for i, leaf := range s.Leaves {
+		if isFlat(leaf) {
+			id := columnID(leaf.Path(), leaf.Repetitions(), leaf.Type)
+			if ids[id] {
+				return nil // two columns share an id; keep their levels
+			}
+			ids[id] = true
+			flat = append(flat, i)
+		}
+	}
+	if len(flat) < 2 {
+		return nil
+	}
+	stride := (len(flat) + 7) / 8
+	bits := make([]byte, rows*stride)
+	for k, i := range flat {
+		for row, d := range cols[i].D {
+			if d == 1 {
+				bits[row*stride+k/8] |= 1 << (k % 8)
+			}
+		}
+	}
+	shapeOf := map[string]uint32{}
+	var table []byte
+	shapes := make([]uint32, rows)
+	for row := range rows {
+		key := bits[row*stride : (row+1)*stride]
+		id, ok := shapeOf[string(key)]
+		if !ok {
+			if len(shapeOf) == maxShapes {
+				return nil
+			}
+			id = uint32(len(shapeOf))
+			shapeOf[string(key)] = id
+			table = append(table, key...)
+		}
+		shapes[row] = id
+	}
+	b := binary.AppendUvarint(w.buf[:0], uint64(len(flat)))
+	for _, i := range flat {
+		leaf := s.Leaves[i]
+		b = binary.LittleEndian.AppendUint32(b, columnID(leaf.Path(), leaf.Repetitions(), leaf.Type))
+	}
+	b = binary.AppendUvarint(b, uint64(len(shapeOf)))
+	b = append(b, table...)
+	b = colenc.AppendHybrid(b, shapes, colenc.Width(uint64(len(shapeOf)-1)))
+	b = appendSum(b, 0)
+	w.buf = b
+	off := w.off
+	w.write(b)
+	return []int64{off, int64(len(b))}
+}
+
 // writeChunk encodes and writes one column chunk:
 //
-//	| column id u32 | uvarint entries | uvarint len(R) | uvarint len(D) | uvarint len(V) | R | D | V | xxh3 u64 |
-func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column) (chunkMeta, error) {
+//	| column id u32 | flags u8 | uvarint entries | uvarint len(R) | uvarint len(D) | uvarint len(V) | R | D | V | xxh3 u64 |
+//
+// flags bit 0: the definition levels are not here but in the block's
+// presence chunk (len(D) is 0).
+func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column, derived bool) (chunkMeta, error) {
 	cm := chunkMeta{path: leaf.Path(), reps: leaf.Repetitions(), typ: leaf.Type, off: w.off, entries: col.Len()}
 	r := colenc.AppendLevels(nil, col.R, leaf.MaxR())
-	d := colenc.AppendLevels(nil, col.D, leaf.MaxD())
+	var d []byte
+	var flags byte
+	if derived {
+		flags |= 1
+	} else {
+		d = colenc.AppendLevels(nil, col.D, leaf.MaxD())
+	}
 	var v []byte
 	switch leaf.Type {
 	case dremel.String, dremel.Number, dremel.JSON:
 		if len(col.Strs) > 0 {
-			v = colenc.AppendStrings(nil, col.Strs)
-		}
-		if leaf.Type == dremel.String && len(col.Strs) > 0 {
-			cm.bloom = buildBloom(col.Strs)
+			dict, idx := colenc.StringDict(col.Strs, colenc.MaxDict)
+			v = colenc.AppendStringsDict(nil, col.Strs, dict, idx)
+			if leaf.Type == dremel.String && dict != nil && len(dict) <= MaxBloomValues {
+				cm.bloom = newBloom(len(dict))
+				for _, s := range dict {
+					cm.bloom.add(s)
+				}
+			}
 		}
 	case dremel.Int:
 		if len(col.Ints) > 0 {
@@ -226,6 +321,7 @@ func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column) (chunkMeta, 
 		cm.enc = v[0]
 	}
 	b := binary.LittleEndian.AppendUint32(w.buf[:0], columnID(cm.path, cm.reps, cm.typ))
+	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(col.Len()))
 	b = binary.AppendUvarint(b, uint64(len(r)))
 	b = binary.AppendUvarint(b, uint64(len(d)))
@@ -252,23 +348,6 @@ func columnID(path []string, reps []dremel.Repetition, typ dremel.Type) uint32 {
 		b = append(b, byte(reps[i]))
 	}
 	return uint32(sum(append(b, byte(typ))))
-}
-
-func buildBloom(vals []string) bloom {
-	seen := make(map[string]struct{})
-	for _, v := range vals {
-		if _, ok := seen[v]; !ok {
-			if len(seen) == MaxBloomValues {
-				return nil
-			}
-			seen[v] = struct{}{}
-		}
-	}
-	b := newBloom(len(seen))
-	for v := range seen {
-		b.add(v)
-	}
-	return b
 }
 
 // Close writes the last block and the footer, flushes and syncs the file,
@@ -321,7 +400,8 @@ func syncDir(dir string) error {
 //
 //	footer    := | uvarint nfields | field… | uvarint nblocks | block… | xxh3 u64 |
 //	field     := | uvarint len | name | repetition:1 | type:1 | uvarint nchildren |  (preorder, root first)
-//	block     := | uvarint rows | flags:1 | [varint min_time varint max_time] | uvarint nchunks | chunk-ref… |
+//	block     := | uvarint rows | flags:1 | [varint min_time varint max_time] | [uvarint offset uvarint size] |
+//	             uvarint nchunks | chunk-ref… |
 //	chunk-ref := | uvarint leaf | uvarint offset | uvarint size | uvarint entries | encoding:1 | flags:1 |
 //	             [varint min varint max] | [uvarint len(bloom) bloom] |
 //	trailer   := | footer size u32 | magic |
@@ -351,12 +431,21 @@ func (w *Writer) writeFooter() {
 	b = binary.AppendUvarint(b, uint64(len(w.blocks)))
 	for _, blk := range w.blocks {
 		b = binary.AppendUvarint(b, uint64(blk.rows))
+		var flags byte
 		if blk.hasTime {
-			b = append(b, 1)
+			flags |= 1
+		}
+		if blk.hasPresence {
+			flags |= 2
+		}
+		b = append(b, flags)
+		if blk.hasTime {
 			b = binary.AppendVarint(b, blk.minT)
 			b = binary.AppendVarint(b, blk.maxT)
-		} else {
-			b = append(b, 0)
+		}
+		if blk.hasPresence {
+			b = binary.AppendUvarint(b, uint64(blk.presOff))
+			b = binary.AppendUvarint(b, uint64(blk.presSize))
 		}
 		for i := range blk.chunks {
 			cm := &blk.chunks[i]
