@@ -133,7 +133,14 @@ var strCases = []struct {
 	{"const", []string{"GET", "GET", "GET"}},
 	{"dict", []string{"GET", "POST", "GET", "GET", "GET", "GET", "GET", "GET", "GET", "GET", "GET", "PUT"}},
 	{"plain", []string{"a", "bc", "", "def"}},
-	{"flate", strings.Split(strings.Repeat("the quick brown fox jumps over the lazy dog ", 20), " ")},
+	{"flate", func() []string {
+		v := make([]string, 40)
+		for i := range v {
+			v[i] = fmt.Sprintf("request %d finished in %d ms", i*7919, i*31%97)
+		}
+		return v
+	}()},
+	{"dict with flate indices", strings.Split(strings.Repeat("the quick brown fox jumps over the lazy dog ", 20), " ")},
 	{"empty strings", []string{"", ""}},
 }
 
@@ -226,6 +233,11 @@ func seedCorpus(f *testing.F) {
 	for _, tt := range intCases {
 		f.Add(AppendInts(nil, tt.vals), uint16(len(tt.vals)))
 	}
+	skewed := make([]int64, 300)
+	for i := range skewed {
+		skewed[i] = int64(i % 7 * i % 13)
+	}
+	f.Add(AppendInts(nil, skewed), uint16(len(skewed)))
 	for _, tt := range strCases {
 		f.Add(AppendStrings(nil, tt.vals), uint16(len(tt.vals)))
 	}
@@ -272,4 +284,23 @@ func FuzzDecode(f *testing.F) {
 		DecodeBools(nil, src, int(n))
 		DecodeLevels(src, int(n), int(n%8))
 	})
+}
+
+func TestIntFlate(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	vals := make([]int64, 1000)
+	for i := range vals {
+		vals[i] = int64(r.ExpFloat64() * 20)
+		if i%100 == 0 {
+			vals[i] = 100000
+		}
+	}
+	enc := AppendInts(nil, vals)
+	if enc[0] != IntFlate {
+		t.Errorf("skewed ints encoded as %s", EncodingName(enc[0]))
+	}
+	got, err := DecodeInts(nil, enc, len(vals))
+	if err != nil || !reflect.DeepEqual(got, vals) {
+		t.Fatalf("decoded %v", err)
+	}
 }

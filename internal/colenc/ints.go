@@ -13,6 +13,7 @@ const (
 	IntFOR    byte = 2 // varint(min) width:1 packed(v-min)
 	IntDelta  byte = 3 // varint(first) varint(minDelta) uvarint(divisor) width:1 packed((d-minDelta)/divisor)
 	IntDict   byte = 4 // uvarint(k) varint(dict[i])… width:1 hybrid(indices)
+	IntFlate  byte = 5 // varint(min) uvarint(len(P)) flate(P), P = uvarint(v-min)…
 	StrConst  byte = 16
 	StrPlain  byte = 17
 	StrDict   byte = 18
@@ -32,6 +33,8 @@ func EncodingName(tag byte) string {
 		return "delta"
 	case IntDict, StrDict:
 		return "dict"
+	case IntFlate:
+		return "flate"
 	case StrPlain:
 		return "plain"
 	case StrFlate:
@@ -76,9 +79,28 @@ func AppendInts(dst []byte, vals []int64) []byte {
 	if dict != nil {
 		dst = appendIntDict(dst, vals, dict, index)
 		if len(dst)-start < bestSize {
-			return dst
+			bestSize = len(dst) - start
+			best = IntDict
+		} else {
+			dst = dst[:start]
 		}
-		dst = dst[:start]
+	}
+	// Skewed values (durations, sizes) compress below their bit width as
+	// varints under flate.
+	if len(vals) >= 128 {
+		p := make([]byte, 0, len(vals)*2)
+		for _, v := range vals {
+			p = binary.AppendUvarint(p, uint64(v)-uint64(lo))
+		}
+		if len(p) < 8*bestSize {
+			z := appendFlate(appendVarint([]byte{IntFlate}, lo), p)
+			if len(z) < bestSize {
+				return append(dst[:start], z...)
+			}
+		}
+	}
+	if best == IntDict {
+		return dst
 	}
 	switch best {
 	case IntDelta:
@@ -232,6 +254,30 @@ func DecodeInts(dst []int64, src []byte, n int) ([]int64, error) {
 			}
 			v += uint64(dMin) + lo
 			out[i+1] = int64(v)
+		}
+		return dst, nil
+	case IntFlate:
+		lo := r.varint()
+		p, err := inflate(&r)
+		if err != nil {
+			return dst, err
+		}
+		if len(p) < n {
+			return dst, corruptf("%d varint bytes for %d values", len(p), n)
+		}
+		start := len(dst)
+		dst = grow(dst, n)
+		out := dst[start:]
+		for i := range out {
+			k, m := binary.Uvarint(p)
+			if m <= 0 {
+				return dst[:start], corruptf("bad varint")
+			}
+			p = p[m:]
+			out[i] = int64(uint64(lo) + k)
+		}
+		if len(p) != 0 {
+			return dst[:start], corruptf("%d trailing bytes", len(p))
 		}
 		return dst, nil
 	case IntDict:

@@ -1,10 +1,7 @@
 package colenc
 
 import (
-	"bytes"
-	"compress/flate"
 	"encoding/binary"
-	"io"
 )
 
 // flateLevel trades packing speed for size; strings that reach flate are
@@ -75,8 +72,18 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	dst = binary.AppendUvarint(dst, uint64(len(d)))
 	dst = append(dst, d...)
 	w := Width(uint64(len(dict) - 1))
+	mid := len(dst)
 	dst = append(dst, byte(w))
 	dst = AppendHybrid(dst, idx, w)
+	// Skewed indices compress below their bit width: try them as bytes
+	// under flate, whose Huffman codes come near their entropy.
+	if len(vals) >= 128 && len(dict) > 2 {
+		z := appendFlate(nil, indexBytes(idx, len(dict)))
+		if len(z) < len(dst)-mid {
+			dst = append(dst[:mid], 0xff)
+			dst = append(dst, z...)
+		}
+	}
 	// A dictionary far smaller than the raw bytes cannot lose to flate on
 	// the same values by much; skip measuring it.
 	raw := 0
@@ -114,18 +121,10 @@ func appendPlainOrFlate(dst []byte, vals []string) []byte {
 	if len(plain) < minFlate {
 		return dst
 	}
-	var buf bytes.Buffer
-	zw, err := flate.NewWriter(&buf, flateLevel)
-	if err != nil {
-		panic("colenc: internal error: " + err.Error())
-	}
-	zw.Write(plain)
-	zw.Close()
-	if buf.Len()+binary.MaxVarintLen64+1 >= len(plain) {
+	z := appendFlate([]byte{StrFlate}, plain)
+	if len(z) >= len(plain) {
 		return dst
 	}
-	z := append([]byte{StrFlate}, binary.AppendUvarint(nil, uint64(len(plain)))...)
-	z = append(z, buf.Bytes()...)
 	return append(dst[:start], z...)
 }
 
@@ -193,6 +192,10 @@ func DecodeStrings(src []byte, n int) (*Strings, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
+		zipped := w == 0xff
+		if zipped {
+			w = Width(uint64(k - 1))
+		}
 		if k == 0 || k > MaxDict || w != Width(uint64(k-1)) {
 			return nil, corruptf("dictionary of %d entries with width %d", k, w)
 		}
@@ -203,8 +206,16 @@ func DecodeStrings(src []byte, n int) (*Strings, error) {
 		if k != len(dict.Offs)-1 {
 			return nil, corruptf("dictionary of %d entries with width %d", k, w)
 		}
-		idx, err := DecodeHybrid(make([]uint32, 0, min(n, 4096)), r.b, w, n)
-		if err != nil {
+		var idx []uint32
+		if zipped {
+			p, err := inflate(&r)
+			if err != nil {
+				return nil, err
+			}
+			if idx, err = indexesOf(p, k, n); err != nil {
+				return nil, err
+			}
+		} else if idx, err = DecodeHybrid(make([]uint32, 0, min(n, 4096)), r.b, w, n); err != nil {
 			return nil, err
 		}
 		for _, i := range idx {
@@ -227,23 +238,11 @@ func decodePlainOrFlate(src []byte, n int) (*Strings, error) {
 	}
 	if src[0] == StrFlate {
 		r := reader{b: src[1:]}
-		size := r.uvarint()
-		if r.err != nil {
-			return nil, r.err
+		p, err := inflate(&r)
+		if err != nil {
+			return nil, err
 		}
-		if size > MaxBytes {
-			return nil, corruptf("flate stream of %d bytes", size)
-		}
-		// Grow with what the stream yields, not with what it claims.
-		var buf bytes.Buffer
-		zr := flate.NewReader(bytes.NewReader(r.b))
-		if _, err := io.Copy(&buf, io.LimitReader(zr, int64(size)+1)); err != nil {
-			return nil, corruptf("flate: %v", err)
-		}
-		if uint64(buf.Len()) != size {
-			return nil, corruptf("flate stream of %d bytes, want %d", buf.Len(), size)
-		}
-		src = buf.Bytes()
+		src = p
 		if len(src) == 0 || src[0] != StrPlain {
 			return nil, corruptf("flate holds no plain stream")
 		}
@@ -273,4 +272,41 @@ func decodePlainOrFlate(src []byte, n int) (*Strings, error) {
 		return nil, corruptf("%d bytes of strings, want %d", len(r.b), total)
 	}
 	return &Strings{Data: r.b, Offs: offs}, nil
+}
+
+// indexBytes lays dictionary indices out byte-aligned for flate: one byte
+// each for up to 256 entries, else two, little endian.
+func indexBytes(idx []uint32, k int) []byte {
+	if k <= 256 {
+		p := make([]byte, len(idx))
+		for i, x := range idx {
+			p[i] = byte(x)
+		}
+		return p
+	}
+	p := make([]byte, 0, 2*len(idx))
+	for _, x := range idx {
+		p = append(p, byte(x), byte(x>>8))
+	}
+	return p
+}
+
+// indexesOf is the inverse of indexBytes for n indices.
+func indexesOf(p []byte, k, n int) ([]uint32, error) {
+	size := 1
+	if k > 256 {
+		size = 2
+	}
+	if len(p) != n*size {
+		return nil, corruptf("%d index bytes for %d indices", len(p), n)
+	}
+	idx := make([]uint32, n)
+	for i := range idx {
+		if size == 1 {
+			idx[i] = uint32(p[i])
+		} else {
+			idx[i] = uint32(p[2*i]) | uint32(p[2*i+1])<<8
+		}
+	}
+	return idx, nil
 }
