@@ -94,6 +94,45 @@ func unpack(dst []uint64, src []byte, w int) error {
 	return nil
 }
 
+// unpackInts is unpack into int64s (the bits reinterpreted), sparing the
+// integer decoders a second slice.
+func unpackInts(dst []int64, src []byte, w int) error {
+	if len(src) != packedLen(len(dst), w) {
+		return corruptf("%d packed bytes for %d values of %d bits", len(src), len(dst), w)
+	}
+	if w == 0 {
+		clear(dst)
+		return nil
+	}
+	mask := uint64(1)<<w - 1
+	if w == 64 {
+		mask = ^uint64(0)
+	}
+	i := 0
+	if w <= 56 {
+		for ; i < len(dst); i++ {
+			bit := i * w
+			at := bit >> 3
+			if at+8 > len(src) {
+				break
+			}
+			dst[i] = int64(binary.LittleEndian.Uint64(src[at:]) >> (bit & 7) & mask)
+		}
+	}
+	for ; i < len(dst); i++ {
+		bit := i * w
+		var v uint64
+		for k := 0; k < w; {
+			at, off := (bit+k)>>3, (bit+k)&7
+			take := min(8-off, w-k)
+			v |= uint64(src[at]>>off&(1<<take-1)) << k
+			k += take
+		}
+		dst[i] = int64(v)
+	}
+	return nil
+}
+
 // reader reads the varints and bytes of an encoded stream.
 type reader struct {
 	b   []byte

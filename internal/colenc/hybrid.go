@@ -71,54 +71,63 @@ func DecodeHybrid(dst []uint32, src []byte, w, n int) ([]uint32, error) {
 	}
 	r := reader{b: src}
 	var wide []uint64
+	// n is at most MaxValues: the one allocation a few bytes can claim.
+	base := len(dst)
+	dst = grow(dst, n)
+	out := dst[base:]
 	for got := 0; got < n; {
 		h := r.uvarint()
 		if r.err != nil {
-			return dst, r.err
+			return dst[:base], r.err
 		}
 		if h&1 == 0 {
 			count := h >> 1
 			if count == 0 || count > uint64(n-got) {
-				return dst, corruptf("rle run of %d values with %d left", count, n-got)
+				return dst[:base], corruptf("rle run of %d values with %d left", count, n-got)
 			}
 			var v uint32
 			vb := r.bytes(uint64((w + 7) / 8))
 			if r.err != nil {
-				return dst, r.err
+				return dst[:base], r.err
 			}
 			for b, c := range vb {
 				v |= uint32(c) << (8 * b)
 			}
 			if w < 32 && v>>w != 0 {
-				return dst, corruptf("rle value %d wider than %d bits", v, w)
+				return dst[:base], corruptf("rle value %d wider than %d bits", v, w)
 			}
-			for range count {
-				dst = append(dst, v)
+			fill := out[got : got+int(count)]
+			for i := range fill {
+				fill[i] = v
 			}
 			got += int(count)
 			continue
 		}
 		groups := h >> 1
 		if groups == 0 || groups > uint64(n-got+7)/8 {
-			return dst, corruptf("packed run of %d groups with %d values left", groups, n-got)
+			return dst[:base], corruptf("packed run of %d groups with %d values left", groups, n-got)
 		}
 		count := int(groups) * 8
 		body := r.bytes(uint64(packedLen(count, w)))
 		if r.err != nil {
-			return dst, r.err
+			return dst[:base], r.err
 		}
 		if cap(wide) < count {
 			wide = make([]uint64, count)
 		}
 		wide = wide[:count]
 		if err := unpack(wide, body, w); err != nil {
-			return dst, err
+			return dst[:base], err
 		}
 		keep := min(count, n-got)
-		for _, v := range wide[:keep] {
-			dst = append(dst, uint32(v))
+		part := out[got : got+keep]
+		for i := range part {
+			part[i] = uint32(wide[i])
 		}
 		got += keep
 	}
-	return dst, r.done()
+	if err := r.done(); err != nil {
+		return dst[:base], err
+	}
+	return dst, nil
 }

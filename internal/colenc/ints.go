@@ -217,13 +217,12 @@ func DecodeInts(dst []int64, src []byte, n int) ([]int64, error) {
 		}
 		start := len(dst)
 		dst = grow(dst, n)
-		ks := make([]uint64, n)
-		if err := unpack(ks, body, w); err != nil {
+		out := dst[start:]
+		if err := unpackInts(out, body, w); err != nil {
 			return dst[:start], err
 		}
-		out := dst[start:]
-		for i, k := range ks {
-			out[i] = int64(uint64(lo) + k)
+		for i, k := range out {
+			out[i] = int64(uint64(lo) + uint64(k))
 		}
 		return dst, nil
 	case IntDelta:
@@ -238,17 +237,16 @@ func DecodeInts(dst []int64, src []byte, n int) ([]int64, error) {
 		if err := r.done(); err != nil {
 			return dst, err
 		}
-		ks := make([]uint64, n-1)
-		if err := unpack(ks, body, w); err != nil {
-			return dst, err
-		}
 		start := len(dst)
 		dst = grow(dst, n)
 		out := dst[start:]
-		v := uint64(first)
+		if err := unpackInts(out[1:], body, w); err != nil {
+			return dst[:start], err
+		}
 		out[0] = first
-		for i, k := range ks {
-			hi, lo := bits.Mul64(k, divisor)
+		v := uint64(first)
+		for i, k := range out[1:] {
+			hi, lo := bits.Mul64(uint64(k), divisor)
 			if hi != 0 {
 				return dst[:start], corruptf("delta overflows")
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"stele/internal/colenc"
 	"stele/internal/dremel"
@@ -17,6 +18,12 @@ type Reader struct {
 	ra     io.ReaderAt
 	Schema *dremel.Schema
 	Blocks []Block
+
+	// mu guards the last presence chunk decoded: columns of one block are
+	// usually read together, and they share it.
+	mu        sync.Mutex
+	presBlock int
+	pres      *presence
 }
 
 // Block describes one block: its records and the zone maps that let a
@@ -142,7 +149,7 @@ func Open(ra io.ReaderAt, size int64) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("footer: %w", err)
 	}
-	r := &Reader{ra: ra}
+	r := &Reader{ra: ra, presBlock: -1}
 	if err := r.decodeFooter(body, footerAt); err != nil {
 		return nil, err
 	}
@@ -284,11 +291,27 @@ func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
 		if !blk.hasPresence {
 			return nil, corruptf("no presence chunk")
 		}
+		r.mu.Lock()
+		p := r.pres
+		if r.presBlock != b {
+			p = nil
+		}
+		r.mu.Unlock()
+		if p != nil {
+			return p, nil
+		}
 		body, err := r.readChunk(blk.presOff, blk.presSize)
 		if err != nil {
 			return nil, err
 		}
-		return decodePresence(body, blk.Rows)
+		p, err = decodePresence(body, blk.Rows)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		r.presBlock, r.pres = b, p
+		r.mu.Unlock()
+		return p, nil
 	}
 	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres)
 	if err != nil {
