@@ -12,16 +12,18 @@
 //	ints   const  | 01 | varint v |
 //	       for    | 02 | varint min | w:1 | (v-min), w bits each             |
 //	       delta  | 03 | varint v0 | varint dmin | uvarint g | w:1 | (d-dmin)/g, w bits each |
-//	       dict   | 04 | uvarint k | varint entry × k | w:1 | hybrid(index)   |
+//	       dict   | 04 | uvarint k | varint entry × k | indexes              |
 //	       flate  | 05 | varint min | uvarint len(P) | raw DEFLATE of P = uvarint(v-min)… |
 //	strings const | 10 | uvarint len | bytes |
 //	       plain  | 11 | uvarint len(L) | L = ints(lengths) | bytes…         |
-//	       dict   | 12 | uvarint k | uvarint len(D) | D = plain or flate of entries | w:1 | hybrid(index) |
-//	              | 12 | uvarint k | uvarint len(D) | D | ff | uvarint len(P) | raw DEFLATE of P |
-//	                     P = the indices as bytes: one each when k ≤ 256, else two, little endian
+//	       dict   | 12 | uvarint k | uvarint len(D) | D = plain or flate of entries | indexes |
 //	       flate  | 13 | uvarint len(P) | raw DEFLATE of P = a plain stream   |
 //	bools  rle    | 20 | hybrid(v), width 1 |
 //	levels        (no tag) hybrid(level), width = bits(max level); empty when max is 0
+//
+//	indexes := | w = bits(k-1) u8 | hybrid(index), width w |
+//	         | ff | uvarint len(P) | raw DEFLATE of P |   P = the indices as bytes:
+//	                                                      one each when k ≤ 256, else two, little endian
 //
 // Every flate stream is preceded by its inflated size, which must match
 // exactly (and be at most MaxBytes); nothing may follow it. Above, d are the deltas between consecutive values and all arithmetic is

@@ -12,7 +12,7 @@ const (
 	IntConst  byte = 1 // varint(v)
 	IntFOR    byte = 2 // varint(min) width:1 packed(v-min)
 	IntDelta  byte = 3 // varint(first) varint(minDelta) uvarint(divisor) width:1 packed((d-minDelta)/divisor)
-	IntDict   byte = 4 // uvarint(k) varint(dict[i])… width:1 hybrid(indices)
+	IntDict   byte = 4 // uvarint(k) varint(dict[i])… indexes (AppendIndexes)
 	IntFlate  byte = 5 // varint(min) uvarint(len(P)) flate(P), P = uvarint(v-min)…
 	StrConst  byte = 16
 	StrPlain  byte = 17
@@ -179,13 +179,11 @@ func appendIntDict(dst []byte, vals, dict []int64, index map[int64]uint32) []byt
 	for _, v := range dict {
 		dst = appendVarint(dst, v)
 	}
-	w := Width(uint64(len(dict) - 1))
-	dst = append(dst, byte(w))
 	idx := make([]uint32, len(vals))
 	for i, v := range vals {
 		idx[i] = index[v]
 	}
-	return AppendHybrid(dst, idx, w)
+	return AppendIndexes(dst, idx, len(dict))
 }
 
 // DecodeInts decodes exactly n integers from src (one stream made by
@@ -287,21 +285,14 @@ func DecodeInts(dst []int64, src []byte, n int) ([]int64, error) {
 		for i := uint64(0); i < k && r.err == nil; i++ {
 			dict = append(dict, r.varint())
 		}
-		w := int(r.byte())
 		if r.err != nil {
 			return dst, r.err
 		}
-		if w != Width(uint64(k-1)) {
-			return dst, corruptf("index width %d for %d entries", w, k)
-		}
-		idx, err := DecodeHybrid(nil, r.b, w, n)
+		idx, err := DecodeIndexes(r.b, int(k), n)
 		if err != nil {
 			return dst, err
 		}
 		for _, i := range idx {
-			if uint64(i) >= k {
-				return dst, corruptf("index %d of %d", i, k)
-			}
 			dst = append(dst, dict[i])
 		}
 		return dst, nil

@@ -71,19 +71,7 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	d := appendPlainOrFlate(nil, dict)
 	dst = binary.AppendUvarint(dst, uint64(len(d)))
 	dst = append(dst, d...)
-	w := Width(uint64(len(dict) - 1))
-	mid := len(dst)
-	dst = append(dst, byte(w))
-	dst = AppendHybrid(dst, idx, w)
-	// Skewed indices compress below their bit width: try them as bytes
-	// under flate, whose Huffman codes come near their entropy.
-	if len(vals) >= 128 && len(dict) > 2 {
-		z := appendFlate(nil, indexBytes(idx, len(dict)))
-		if len(z) < len(dst)-mid {
-			dst = append(dst[:mid], 0xff)
-			dst = append(dst, z...)
-		}
-	}
+	dst = AppendIndexes(dst, idx, len(dict))
 	// A dictionary far smaller than the raw bytes cannot lose to flate on
 	// the same values by much; skip measuring it.
 	raw := 0
@@ -188,40 +176,22 @@ func DecodeStrings(src []byte, n int) (*Strings, error) {
 		r := reader{b: src[1:]}
 		k := int(min(r.uvarint(), MaxDict+1))
 		d := r.bytes(r.uvarint())
-		w := int(r.byte())
 		if r.err != nil {
 			return nil, r.err
 		}
-		zipped := w == 0xff
-		if zipped {
-			w = Width(uint64(k - 1))
-		}
-		if k == 0 || k > MaxDict || w != Width(uint64(k-1)) {
-			return nil, corruptf("dictionary of %d entries with width %d", k, w)
+		if k == 0 || k > MaxDict {
+			return nil, corruptf("dictionary of %d entries", k)
 		}
 		dict, err := decodePlainOrFlate(d, k)
 		if err != nil {
 			return nil, err
 		}
 		if k != len(dict.Offs)-1 {
-			return nil, corruptf("dictionary of %d entries with width %d", k, w)
+			return nil, corruptf("dictionary of %d entries, want %d", len(dict.Offs)-1, k)
 		}
-		var idx []uint32
-		if zipped {
-			p, err := inflate(&r)
-			if err != nil {
-				return nil, err
-			}
-			if idx, err = indexesOf(p, k, n); err != nil {
-				return nil, err
-			}
-		} else if idx, err = DecodeHybrid(make([]uint32, 0, min(n, 4096)), r.b, w, n); err != nil {
+		idx, err := DecodeIndexes(r.b, k, n)
+		if err != nil {
 			return nil, err
-		}
-		for _, i := range idx {
-			if int(i) >= k {
-				return nil, corruptf("index %d of %d", i, k)
-			}
 		}
 		dict.Index = idx
 		return dict, nil
@@ -306,6 +276,64 @@ func indexesOf(p []byte, k, n int) ([]uint32, error) {
 			idx[i] = uint32(p[i])
 		} else {
 			idx[i] = uint32(p[2*i]) | uint32(p[2*i+1])<<8
+		}
+	}
+	return idx, nil
+}
+
+// AppendIndexes appends n indices, each below k (k ≥ 1), in whichever of
+// two forms is smaller:
+//
+//	| w u8 | hybrid(indices, width w = bits(k-1)) |
+//	| ff   | uvarint len(P) | raw DEFLATE of P = the indices as bytes: one each when k ≤ 256, else two, little endian |
+//
+// Skewed indices compress below their bit width as bytes under flate,
+// whose Huffman codes come near their entropy.
+func AppendIndexes(dst []byte, idx []uint32, k int) []byte {
+	w := Width(uint64(k - 1))
+	start := len(dst)
+	dst = AppendHybrid(append(dst, byte(w)), idx, w)
+	if len(idx) >= 128 && k > 2 {
+		z := appendFlate(nil, indexBytes(idx, k))
+		if len(z)+1 < len(dst)-start {
+			dst = append(append(dst[:start], 0xff), z...)
+		}
+	}
+	return dst
+}
+
+// DecodeIndexes decodes exactly n indices, each below k, written by
+// AppendIndexes; src must hold nothing else.
+func DecodeIndexes(src []byte, k, n int) ([]uint32, error) {
+	if k < 1 || k > MaxValues {
+		return nil, corruptf("bad index bound %d", k)
+	}
+	r := reader{b: src}
+	w := int(r.byte())
+	if r.err != nil {
+		return nil, r.err
+	}
+	var idx []uint32
+	var err error
+	switch w {
+	case 0xff:
+		p, err := inflate(&r)
+		if err != nil {
+			return nil, err
+		}
+		if idx, err = indexesOf(p, k, n); err != nil {
+			return nil, err
+		}
+	case Width(uint64(k - 1)):
+		if idx, err = DecodeHybrid(nil, r.b, w, n); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, corruptf("index width %d for %d entries", w, k)
+	}
+	for _, i := range idx {
+		if int(i) >= k {
+			return nil, corruptf("index %d of %d", i, k)
 		}
 	}
 	return idx, nil

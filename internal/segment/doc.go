@@ -10,26 +10,41 @@
 // bytes it follows, from the start of its chunk or footer, and is checked
 // before any of those bytes are decoded.
 //
-//	file    := | header | chunk … | footer | trailer |
+//	file    := | header | (presence? chunk …) per block | footer | trailer |
 //
 //	header  := | "STELESEG" (8) | version u32 = 1 |
 //
-//	chunk   := | column id u32 | uvarint entries | uvarint len(R) | uvarint len(D) | uvarint len(V) |
+//	chunk   := | column id u32 | flags u8 | uvarint entries | uvarint len(R) | uvarint len(D) | uvarint len(V) |
 //	           | R | D | V | xxh3 u64 |
 //	           one column of one block: R and D are the repetition and
 //	           definition levels (colenc levels; empty when the maximum is
 //	           0), V the values (a colenc stream; empty when there are
 //	           none). The column id is the low 32 bits of the xxh3 of the
 //	           column's path, repetitions and type, so a chunk cannot pass
-//	           for another column's.
+//	           for another column's. flags bit 0: D is empty and the
+//	           definition levels come from the block's presence chunk.
+//
+//	presence := | uvarint nflat | column id u32 × nflat | uvarint nshapes | bitmap × nshapes |
+//	           | indexes(shape of each record) | xxh3 u64 |
+//	           the definition levels of the block's flat columns (top-level
+//	           optional leaves, max_r 0 and max_d 1), which say only whether
+//	           a record has the field: records with the same set of flat
+//	           fields (a shape) share a bitmap of ceil(nflat/8) bytes, bit i
+//	           (of byte i/8, least significant first) for the i-th listed
+//	           column; the indexes (colenc.AppendIndexes: bit-packed, or
+//	           bytes under flate) give each record's shape. Events of one kind share a shape,
+//	           so this costs a few bits per record rather than one bit per
+//	           record and flat column. When a block has one, every chunk of
+//	           a flat column in it has flags bit 0 set.
 //
 //	footer  := | uvarint nfields | field … | uvarint nblocks | block … | xxh3 u64 |
 //	field   := | uvarint len | name | repetition u8 | type u8 | uvarint nchildren |
 //	           the schema in preorder, root first (dremel's numbering of
 //	           repetitions and types)
-//	block   := | uvarint rows | flags u8 | [varint min_time | varint max_time] | uvarint nchunks | chunk-ref … |
+//	block   := | uvarint rows | flags u8 | [varint min_time | varint max_time] |
+//	           | [uvarint presence offset | uvarint presence size] | uvarint nchunks | chunk-ref … |
 //	           flags bit 0: the block has a top-level int time_ns; its
-//	           range follows
+//	           range follows. Bit 1: the block has a presence chunk.
 //	chunk-ref := | uvarint leaf | uvarint offset | uvarint size | uvarint entries | encoding u8 | flags u8 |
 //	           | [varint min | varint max] | [uvarint len(bloom) | bloom] |
 //	           chunk-refs are in increasing leaf order; flags bit 0: min and

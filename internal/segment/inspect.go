@@ -24,10 +24,15 @@ func (r *Reader) Inspect(w io.Writer, size int64) error {
 	}
 	fmt.Fprintf(w, "\n\nschema:\n%s\n", indent(r.Schema.String()))
 	total := make([]int64, len(r.Schema.Leaves))
+	var presTotal int64
 	for i, b := range r.Blocks {
 		fmt.Fprintf(w, "block %d: %d records", i, b.Rows)
 		if b.HasTime {
 			fmt.Fprintf(w, ", time_ns %d .. %d", b.MinTime, b.MaxTime)
+		}
+		if b.hasPresence {
+			fmt.Fprintf(w, ", presence chunk %d bytes", b.presSize)
+			presTotal += b.presSize
 		}
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
@@ -45,12 +50,18 @@ func (r *Reader) Inspect(w io.Writer, size int64) error {
 			if c.bloom != nil {
 				zone = fmt.Sprintf("bloom %d bytes", len(c.bloom))
 			}
+			if b.hasPresence && isFlat(leaf) {
+				enc += " (levels in presence)"
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%s\n", columnLabel(leaf), leaf.Type, c.Entries, enc, c.Size, zone)
 			total[c.Leaf] += c.Size
 		}
 		tw.Flush()
 	}
 	fmt.Fprintln(w, "\ncolumns (all blocks):")
+	if rows > 0 {
+		fmt.Fprintf(w, "  presence chunks: %d bytes, %.3f bytes/record\n", presTotal, float64(presTotal)/float64(rows))
+	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  column\ttype\tbytes\tbytes/record")
 	for i, leaf := range r.Schema.Leaves {

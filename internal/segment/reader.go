@@ -361,14 +361,8 @@ func decodePresence(body []byte, rows int) (*presence, error) {
 		return nil, corruptf("presence chunk without shapes")
 	}
 	var err error
-	p.shapes, err = colenc.DecodeHybrid(make([]uint32, 0, rows), d.b, colenc.Width(uint64(nshapes-1)), rows)
-	if err != nil {
+	if p.shapes, err = colenc.DecodeIndexes(d.b, nshapes, rows); err != nil {
 		return nil, err
-	}
-	for _, s := range p.shapes {
-		if int(s) >= nshapes {
-			return nil, corruptf("shape %d of %d", s, nshapes)
-		}
 	}
 	return p, nil
 }

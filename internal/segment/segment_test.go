@@ -405,7 +405,7 @@ func FuzzChunkDecode(f *testing.F) {
 			}
 		}
 		col, err := decodeChunk(body, l, 3, 3, func() (*presence, error) {
-			return decodePresence([]byte{2, 1, 2, 3, 4, 5, 6, 7, 8, 2, 1, 3, 0x03, 0x05}, 3)
+			return decodePresence([]byte{2, 1, 2, 3, 4, 5, 6, 7, 8, 2, 1, 3, 1, 0x03, 0x05}, 3)
 		})
 		if err != nil {
 			return

@@ -215,7 +215,7 @@ func isFlat(leaf *dremel.Field) bool { return leaf.MaxR() == 0 && leaf.MaxD() ==
 // bits per record instead of one bit per record and column. It returns the
 // chunk's offset and size, or nil when shapes do not pay:
 //
-//	| uvarint nflat | column id u32 × nflat | uvarint nshapes | bitmap × nshapes | hybrid(shape) | xxh3 u64 |
+//	| uvarint nflat | column id u32 × nflat | uvarint nshapes | bitmap × nshapes | indexes(shape) | xxh3 u64 |
 //
 // Bitmaps have ceil(nflat/8) bytes; bit i (of byte i/8, from the least
 // significant) is set when the i-th listed column is present.
@@ -267,7 +267,7 @@ func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int)
 	}
 	b = binary.AppendUvarint(b, uint64(len(shapeOf)))
 	b = append(b, table...)
-	b = colenc.AppendHybrid(b, shapes, colenc.Width(uint64(len(shapeOf)-1)))
+	b = colenc.AppendIndexes(b, shapes, len(shapeOf))
 	b = appendSum(b, 0)
 	w.buf = b
 	off := w.off
