@@ -229,7 +229,27 @@ func TestClaimedCounts(t *testing.T) {
 	}
 }
 
+// seedCorpus seeds a fuzz target with the encodings of the golden files
+// under testdata/ (lines "  NAME HEX" after a line "name: N values" or
+// "name: [...]") and of the test tables.
 func seedCorpus(f *testing.F) {
+	for _, name := range []string{"ints.golden", "strings.golden", "bools-levels.golden"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
+			if !strings.HasPrefix(line, "  ") || len(fields) == 0 {
+				continue
+			}
+			if b, err := hex.DecodeString(fields[len(fields)-1]); err == nil {
+				for _, n := range []uint16{1, 3, 12, 40, 181} {
+					f.Add(b, n)
+				}
+			}
+		}
+	}
 	for _, tt := range intCases {
 		f.Add(AppendInts(nil, tt.vals), uint16(len(tt.vals)))
 	}
