@@ -136,8 +136,9 @@ func (c *cursor) nextR() int {
 // Assemble rebuilds records from columns: cols[i] holds the column of
 // leaves[i], and leaves are a subset of one schema's leaves in schema order
 // (all of them for full assembly, a projection otherwise). rows is the
-// number of records; it matters only when no leaves are given. emit is
-// called with each record in order.
+// number of records, or -1 if the caller does not know it: the columns
+// must hold exactly that many, and with no leaves it is how many empty
+// records are emitted. emit is called with each record in order.
 func Assemble(leaves []*Field, cols []*Column, rows int, emit func(Value) error) error {
 	if len(leaves) != len(cols) {
 		return fmt.Errorf("%w: %d leaves, %d columns", ErrSchema, len(leaves), len(cols))

@@ -558,6 +558,21 @@ func canonicalInt(s string) (int64, bool) {
 	if len(body) == 0 || (body[0] == '0' && (len(body) > 1 || s[0] == '-')) {
 		return 0, false
 	}
+	if len(body) <= 18 {
+		// Cannot overflow: 18 digits stay below 2⁶³.
+		var n int64
+		for i := 0; i < len(body); i++ {
+			c := body[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+		}
+		if s[0] == '-' {
+			n = -n
+		}
+		return n, true
+	}
 	for i := 0; i < len(body); i++ {
 		if body[i] < '0' || body[i] > '9' {
 			return 0, false

@@ -248,3 +248,22 @@ func FuzzAssembleCorrupt(f *testing.F) {
 		_ = Assemble([]*Field{s.Leaves[1], s.Leaves[4]}, []*Column{cols[1], cols[4]}, -1, func(Value) error { return nil })
 	})
 }
+
+func TestCanonicalInt(t *testing.T) {
+	tests := []struct {
+		in string
+		n  int64
+		ok bool
+	}{
+		{"0", 0, true}, {"-0", 0, false}, {"7", 7, true}, {"-12", -12, true}, {"01", 0, false},
+		{"123456789012345678", 123456789012345678, true}, {"-123456789012345678", -123456789012345678, true},
+		{"9223372036854775807", 9223372036854775807, true}, {"-9223372036854775808", -9223372036854775808, true},
+		{"9223372036854775808", 0, false}, {"1e3", 0, false}, {"1.0", 0, false}, {"-", 0, false}, {"", 0, false},
+	}
+	for _, tt := range tests {
+		n, ok := canonicalInt(tt.in)
+		if ok != tt.ok || (ok && n != tt.n) {
+			t.Errorf("canonicalInt(%q) = %d, %v; want %d, %v", tt.in, n, ok, tt.n, tt.ok)
+		}
+	}
+}

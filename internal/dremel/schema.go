@@ -83,19 +83,22 @@ type Field struct {
 	maxR, maxD int
 	leafLo     int // leaves under this field are Leaves[leafLo:leafHi]
 	leafHi     int
-	byKey      map[fieldKey]int // groups: child index by key
+	byName     map[string][]int // groups: indices of the children with a name
 	repeatedAt []*Field         // leaves: repeatedAt[r] is the repeated field of level r (r ≥ 1)
 	pathNames  []string
 	pathFields []*Field // leaves: fields from the root's child down to the leaf
 }
 
-type fieldKey struct {
-	name string
-	rep  Repetition
-	typ  Type
+// child returns the index of the child with the given name, repetition
+// and type.
+func (f *Field) child(name string, rep Repetition, typ Type) (int, bool) {
+	for _, j := range f.byName[name] {
+		if c := f.Children[j]; c.Repetition == rep && c.Type == typ {
+			return j, true
+		}
+	}
+	return 0, false
 }
-
-func (f *Field) key() fieldKey { return fieldKey{f.Name, f.Repetition, f.Type} }
 
 // MaxR is the maximum repetition level of the field.
 func (f *Field) MaxR() int { return f.maxR }
@@ -181,15 +184,15 @@ func (s *Schema) walk(f, parent *Field, depth, r, d int, count *int) error {
 	if parent != nil && len(f.Children) == 0 {
 		return fmt.Errorf("%w: group %q has no fields", ErrSchema, f.Name)
 	}
-	f.byKey = make(map[fieldKey]int, len(f.Children))
+	f.byName = make(map[string][]int, len(f.Children))
 	for i, c := range f.Children {
 		if c == nil {
 			return fmt.Errorf("%w: nil field", ErrSchema)
 		}
-		if _, dup := f.byKey[c.key()]; dup {
+		if _, dup := f.child(c.Name, c.Repetition, c.Type); dup {
 			return fmt.Errorf("%w: duplicate field %q", ErrSchema, c.Name)
 		}
-		f.byKey[c.key()] = i
+		f.byName[c.Name] = append(f.byName[c.Name], i)
 		if err := s.walk(c, f, depth+1, r, d, count); err != nil {
 			return err
 		}
@@ -251,7 +254,7 @@ func (s *Schema) Leaf(path []string, reps []Repetition, typ Type) int {
 		if i == len(path)-1 {
 			t = typ
 		}
-		j, ok := f.byKey[fieldKey{n, reps[i], t}]
+		j, ok := f.child(n, reps[i], t)
 		if !ok {
 			return -1
 		}

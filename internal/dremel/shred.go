@@ -71,7 +71,7 @@ type Builder struct {
 
 // NewBuilder returns a Builder for a schema whose root group is named name.
 func NewBuilder(name string) *Builder {
-	return &Builder{root: &Field{Name: name, Type: Group, byKey: map[fieldKey]int{}}}
+	return &Builder{root: &Field{Name: name, Type: Group, byName: map[string][]int{}}}
 }
 
 // Add adds the fields of record, a JSON object, to the schema.
@@ -109,8 +109,7 @@ func (b *Builder) merge(g *Field, members []Member, depth int) error {
 }
 
 func (b *Builder) child(g *Field, name string, rep Repetition, typ Type) (*Field, error) {
-	k := fieldKey{name, rep, typ}
-	if i, ok := g.byKey[k]; ok {
+	if i, ok := g.child(name, rep, typ); ok {
 		return g.Children[i], nil
 	}
 	if typ != Group {
@@ -125,9 +124,9 @@ func (b *Builder) child(g *Field, name string, rep Repetition, typ Type) (*Field
 	b.fields++
 	c := &Field{Name: name, Repetition: rep, Type: typ}
 	if typ == Group {
-		c.byKey = map[fieldKey]int{}
+		c.byName = map[string][]int{}
 	}
-	g.byKey[k] = len(g.Children)
+	g.byName[name] = append(g.byName[name], len(g.Children))
 	g.Children = append(g.Children, c)
 	return c, nil
 }
@@ -254,12 +253,12 @@ func (sh *Shredder) group(g *Field, members []Member, r, d int) error {
 	for i := range members {
 		m := &members[i]
 		rep, typ := classify(&m.Value, g.depth+1)
-		j, ok := g.byKey[fieldKey{m.Key, rep, typ}]
+		j, ok := g.child(m.Key, rep, typ)
 		if !ok && rep == Optional {
-			j, ok = g.byKey[fieldKey{m.Key, Required, typ}]
+			j, ok = g.child(m.Key, Required, typ)
 		}
 		if !ok && typ == Int {
-			j, ok = g.byKey[fieldKey{m.Key, rep, Number}]
+			j, ok = g.child(m.Key, rep, Number)
 		}
 		if !ok {
 			return fmt.Errorf("%w: no field %q of type %s %s", ErrMismatch, m.Key, rep, typ)

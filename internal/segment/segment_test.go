@@ -413,3 +413,40 @@ func FuzzChunkDecode(f *testing.F) {
 		dremel.Assemble([]*dremel.Field{l}, []*dremel.Column{col}, 3, func(dremel.Value) error { return nil })
 	})
 }
+
+// FuzzPackUnpack packs the JSON objects among the fuzzer's lines into a
+// segment and unpacks it: the same records must come back, equal as JSON.
+func FuzzPackUnpack(f *testing.F) {
+	f.Add(strings.Join(smallEvents, "\n"))
+	r := rand.New(rand.NewPCG(7, 7))
+	for range 10 {
+		f.Add(randEvent(r) + "\n" + randEvent(r))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, in string) {
+		var lines []string
+		for _, l := range strings.Split(in, "\n") {
+			if _, err := dremel.ParseEvent(l); err == nil && json.Valid([]byte(l)) {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) == 0 {
+			return
+		}
+		path := filepath.Join(dir, "p.seg")
+		pack(t, path, lines, 1+len(in)%4)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := unpack(t, data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range lines {
+			if !jsonEqual(t, got[i], lines[i]) {
+				t.Fatalf("record %d: %s, want %s", i, got[i], lines[i])
+			}
+		}
+	})
+}
