@@ -5,7 +5,27 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"io"
+	"math"
 )
+
+// huffmanSize estimates, from the byte histogram, the bytes an order-0
+// entropy coder needs for p: about what flate reaches on data without
+// repeated strings. It lets the encoders skip compressing streams flate
+// cannot win.
+func huffmanSize(p []byte) int {
+	var hist [256]int
+	for _, c := range p {
+		hist[c]++
+	}
+	bits := 0.0
+	n := float64(len(p))
+	for _, h := range hist {
+		if h > 0 {
+			bits -= float64(h) * math.Log2(float64(h)/n)
+		}
+	}
+	return int(bits / 8)
+}
 
 // appendFlate appends uvarint(len(p)) and the raw DEFLATE stream of p.
 func appendFlate(dst, p []byte) []byte {

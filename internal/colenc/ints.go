@@ -92,7 +92,7 @@ func AppendInts(dst []byte, vals []int64) []byte {
 		for _, v := range vals {
 			p = binary.AppendUvarint(p, uint64(v)-uint64(lo))
 		}
-		if len(p) < 8*bestSize {
+		if huffmanSize(p) < bestSize {
 			z := appendFlate(appendVarint([]byte{IntFlate}, lo), p)
 			if len(z) < bestSize {
 				return append(dst[:start], z...)

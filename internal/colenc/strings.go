@@ -294,7 +294,11 @@ func AppendIndexes(dst []byte, idx []uint32, k int) []byte {
 	start := len(dst)
 	dst = AppendHybrid(append(dst, byte(w)), idx, w)
 	if len(idx) >= 128 && k > 2 {
-		z := appendFlate(nil, indexBytes(idx, k))
+		p := indexBytes(idx, k)
+		if huffmanSize(p) >= len(dst)-start {
+			return dst
+		}
+		z := appendFlate(nil, p)
 		if len(z)+1 < len(dst)-start {
 			dst = append(append(dst[:start], 0xff), z...)
 		}
