@@ -52,6 +52,7 @@ func inflate(r *reader) ([]byte, error) {
 		return nil, corruptf("flate stream of %d bytes", size)
 	}
 	var buf bytes.Buffer
+	buf.Grow(int(min(size+1, 1<<20))) // a guess, capped: growth follows the data
 	br := bytes.NewReader(r.b)
 	zr := flate.NewReader(br) // br is an io.ByteReader: flate reads no further than the stream's end
 	if _, err := io.Copy(&buf, io.LimitReader(zr, int64(size)+1)); err != nil {

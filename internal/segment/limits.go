@@ -27,6 +27,11 @@ const (
 	// chunk has none (a query must read the chunk).
 	MaxBloomValues = 4096
 
+	// presenceCache is how many blocks' decoded presence chunks a Reader
+	// keeps (each about 4 bytes per record): a scan of one column over
+	// the blocks, then of the next, decodes each only once.
+	presenceCache = 16
+
 	// maxShapes bounds the distinct shapes of a block's presence chunk;
 	// records more varied than this keep their definition levels.
 	maxShapes = 1024

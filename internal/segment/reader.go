@@ -19,11 +19,11 @@ type Reader struct {
 	Schema *dremel.Schema
 	Blocks []Block
 
-	// mu guards the last presence chunk decoded: columns of one block are
-	// usually read together, and they share it.
-	mu        sync.Mutex
-	presBlock int
-	pres      *presence
+	// mu guards the presence chunks decoded last, by block: columns of
+	// one block are usually read together, and they share it.
+	mu       sync.Mutex
+	pres     map[int]*presence
+	presFIFO []int
 }
 
 // Block describes one block: its records and the zone maps that let a
@@ -149,7 +149,7 @@ func Open(ra io.ReaderAt, size int64) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("footer: %w", err)
 	}
-	r := &Reader{ra: ra, presBlock: -1}
+	r := &Reader{ra: ra, pres: map[int]*presence{}}
 	if err := r.decodeFooter(body, footerAt); err != nil {
 		return nil, err
 	}
@@ -292,10 +292,7 @@ func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
 			return nil, corruptf("no presence chunk")
 		}
 		r.mu.Lock()
-		p := r.pres
-		if r.presBlock != b {
-			p = nil
-		}
+		p := r.pres[b]
 		r.mu.Unlock()
 		if p != nil {
 			return p, nil
@@ -309,7 +306,14 @@ func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
 			return nil, err
 		}
 		r.mu.Lock()
-		r.presBlock, r.pres = b, p
+		if _, ok := r.pres[b]; !ok {
+			if len(r.presFIFO) == presenceCache {
+				delete(r.pres, r.presFIFO[0])
+				r.presFIFO = r.presFIFO[1:]
+			}
+			r.pres[b] = p
+			r.presFIFO = append(r.presFIFO, b)
+		}
 		r.mu.Unlock()
 		return p, nil
 	}
