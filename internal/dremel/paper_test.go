@@ -3,6 +3,7 @@ package dremel
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -268,5 +269,37 @@ func TestInferredDocument(t *testing.T) {
 	}
 	if !found {
 		t.Error("no Name.Language.Code column")
+	}
+}
+
+// TestShredRollback checks that a record which does not fit an explicit
+// schema leaves the columns as they were.
+func TestShredRollback(t *testing.T) {
+	s := documentSchema(t)
+	sh := NewShredder(s)
+	recs := paperRecords(t)
+	if err := sh.Add(&recs[0]); err != nil {
+		t.Fatal(err)
+	}
+	before := sh.Columns()
+	sh = NewShredder(s)
+	sh.Add(&recs[0])
+	tests := []string{
+		`{"Name":[{"Url":"x"}]}`, // DocId is required
+		`{"DocId":1,"Name":[{"Url":"x"},{"Language":[{"Country":"y"}]}]}`, // Code is required
+		`{"DocId":1,"Links":{"Forward":["x"]}}`,                           // Forward holds int64s
+		`{"DocId":1,"Extra":true}`,                                        // not in the schema
+	}
+	for _, line := range tests {
+		v, err := ParseEvent(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sh.Add(&v); !errors.Is(err, ErrMismatch) {
+			t.Errorf("%s: error %v, want ErrMismatch", line, err)
+		}
+	}
+	if after := sh.Columns(); !reflect.DeepEqual(after, before) {
+		t.Errorf("columns changed by rejected records:\n%v\n%v", after, before)
 	}
 }
