@@ -201,14 +201,25 @@ var ErrMismatch = errors.New("dremel: record does not match schema")
 type Shredder struct {
 	schema *Schema
 	cols   []Column
+	rows   int      // records in cols
+	adds   int      // calls of Add, numbering the record being added
+	stamp  []int    // per column: the add that last touched it
+	marks  []mark   // columns the record being added touched, and their lengths before
 	slots  []*Value // scratch: member value per child, stacked by depth
-	marks  [][2]int // scratch: column lengths before the record being added
 	buf    []byte
 }
 
+type mark struct{ col, n, v int }
+
+// A top-level optional leaf gets the entry (NULL, 0, 0) for each record
+// without it. Those are not written one by one: the column is padded with
+// them when it next gets a value, and in Columns. Records of many shapes
+// then cost no work in the columns they lack.
+func lazy(c *Field) bool { return c.depth == 1 && c.Type != Group && c.Repetition == Optional }
+
 // NewShredder returns a Shredder for s.
 func NewShredder(s *Schema) *Shredder {
-	return &Shredder{schema: s, cols: make([]Column, len(s.Leaves))}
+	return &Shredder{schema: s, cols: make([]Column, len(s.Leaves)), stamp: make([]int, len(s.Leaves))}
 }
 
 // Add shreds one record, a JSON object. On error the columns are left as
@@ -217,31 +228,57 @@ func (sh *Shredder) Add(record *Value) error {
 	if record.Kind != KindObject {
 		return ErrNotEvent
 	}
+	sh.adds++
 	sh.marks = sh.marks[:0]
-	for i := range sh.cols {
-		c := &sh.cols[i]
-		sh.marks = append(sh.marks, [2]int{len(c.D), len(c.Strs) + len(c.Ints) + len(c.Bools)})
-	}
 	err := sh.group(sh.schema.Root, record.Members, 0, 0)
 	if err != nil {
 		// Roll back: only one of the value slices is in use per column.
-		for i := range sh.cols {
-			c, n, v := &sh.cols[i], sh.marks[i][0], sh.marks[i][1]
-			c.R, c.D = c.R[:n], c.D[:n]
-			c.Strs = c.Strs[:min(v, len(c.Strs))]
-			c.Ints = c.Ints[:min(v, len(c.Ints))]
-			c.Bools = c.Bools[:min(v, len(c.Bools))]
+		for _, m := range sh.marks {
+			c := &sh.cols[m.col]
+			c.R, c.D = c.R[:m.n], c.D[:m.n]
+			c.Strs = c.Strs[:min(m.v, len(c.Strs))]
+			c.Ints = c.Ints[:min(m.v, len(c.Ints))]
+			c.Bools = c.Bools[:min(m.v, len(c.Bools))]
 		}
 		sh.slots = sh.slots[:0]
+		return err
 	}
-	return err
+	sh.rows++
+	return nil
+}
+
+// touch returns column k, noting its lengths the first time the record
+// being added touches it.
+func (sh *Shredder) touch(k int) *Column {
+	c := &sh.cols[k]
+	if sh.stamp[k] != sh.adds {
+		sh.stamp[k] = sh.adds
+		sh.marks = append(sh.marks, mark{k, len(c.D), len(c.Strs) + len(c.Ints) + len(c.Bools)})
+	}
+	return c
+}
+
+// pad gives a lazy column its entries for the records before this one.
+func pad(c *Column, rows int) {
+	for len(c.D) < rows {
+		c.R = append(c.R, 0)
+		c.D = append(c.D, 0)
+	}
 }
 
 // Columns returns the columns shredded so far, indexed like the schema's
 // leaves. They belong to the caller; the Shredder starts afresh.
 func (sh *Shredder) Columns() []Column {
 	cols := sh.cols
+	for k, leaf := range sh.schema.Leaves {
+		if lazy(leaf) {
+			pad(&cols[k], sh.rows)
+		}
+	}
 	sh.cols = make([]Column, len(sh.schema.Leaves))
+	sh.rows = 0
+	clear(sh.stamp)
+	sh.adds = 0
 	return cols
 }
 
@@ -270,9 +307,10 @@ func (sh *Shredder) group(g *Field, members []Member, r, d int) error {
 		switch {
 		case v == nil && c.Repetition == Required:
 			return fmt.Errorf("%w: required field %q is missing", ErrMismatch, c.Name)
+		case v == nil && lazy(c):
 		case v == nil:
 			for k := c.leafLo; k < c.leafHi; k++ {
-				col := &sh.cols[k]
+				col := sh.touch(k)
 				col.R = append(col.R, uint8(r))
 				col.D = append(col.D, uint8(d))
 			}
@@ -304,7 +342,10 @@ func (sh *Shredder) value(c *Field, v *Value, r int) error {
 		}
 		return sh.group(c, v.Members, r, c.maxD)
 	}
-	col := &sh.cols[c.leafLo]
+	col := sh.touch(c.leafLo)
+	if lazy(c) {
+		pad(col, sh.rows)
+	}
 	switch c.Type {
 	case String:
 		if v.Kind != KindString {
