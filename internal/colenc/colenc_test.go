@@ -140,6 +140,22 @@ var strCases = []struct {
 		}
 		return v
 	}()},
+	{"split", func() []string {
+		v := make([]string, 100)
+		for i := range v {
+			switch i % 4 {
+			case 0:
+				v[i] = fmt.Sprintf("job %d finished in %d ms", 972783+i, i*i)
+			case 1:
+				v[i] = fmt.Sprintf("/api/v1/orders/%d", 3118162+i*7)
+			case 2:
+				v[i] = fmt.Sprintf("u%d", 100000+i%9)
+			default:
+				v[i] = fmt.Sprintf("zero 0 lead 007 long 1234567890123456789 x%d", i)
+			}
+		}
+		return v
+	}()},
 	{"dict with flate indices", strings.Split(strings.Repeat("the quick brown fox jumps over the lazy dog ", 20), " ")},
 	{"empty strings", []string{"", ""}},
 }
@@ -322,5 +338,30 @@ func TestIntFlate(t *testing.T) {
 	got, err := DecodeInts(nil, enc, len(vals))
 	if err != nil || !reflect.DeepEqual(got, vals) {
 		t.Fatalf("decoded %v", err)
+	}
+}
+
+func TestSplitEdges(t *testing.T) {
+	tests := [][]string{
+		{"a0", "0", "00", "01", "9223372036854775807", "999999999999999999", "1000000000000000000", "x1y2z3", ""},
+		{"\x00 1", "2"}, // holds the mark: not split
+	}
+	for _, vals := range tests {
+		for len(vals) < 64 {
+			vals = append(vals, vals...)
+		}
+		if enc := appendSplit(nil, vals); enc != nil {
+			s, err := DecodeStrings(enc, len(vals))
+			if err != nil {
+				t.Fatalf("%q: %v", vals[:3], err)
+			}
+			for i := range vals {
+				if s.At(i) != vals[i] {
+					t.Fatalf("value %d: %q, want %q", i, s.At(i), vals[i])
+				}
+			}
+		} else if vals[0] != "\x00 1" {
+			t.Errorf("%q not split", vals[:3])
+		}
 	}
 }

@@ -18,6 +18,10 @@
 //	       plain  | 11 | uvarint len(L) | L = ints(lengths) | bytes…         |
 //	       dict   | 12 | uvarint k | uvarint len(D) | D = plain or flate of entries | indexes |
 //	       flate  | 13 | uvarint len(P) | raw DEFLATE of P = a plain stream   |
+//	       split  | 14 | uvarint k | uvarint len(D) | D = plain or flate of k skeletons |
+//	              | uvarint len(X) | X = indexes | ints of the numbers, or nothing |
+//	              a skeleton is a value with each number (maximal ASCII digit run, no
+//	              leading zero unless it is "0", at most 18 digits) replaced by a 00 byte
 //	bools  rle    | 20 | hybrid(v), width 1 |
 //	levels        (no tag) hybrid(level), width = bits(max level); empty when max is 0
 //

@@ -39,6 +39,8 @@ func EncodingName(tag byte) string {
 		return "plain"
 	case StrFlate:
 		return "flate"
+	case StrSplit:
+		return "split"
 	case BoolRLE, LevelsRLE:
 		return "rle"
 	}

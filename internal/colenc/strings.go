@@ -63,7 +63,7 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 		return append(dst, vals[0]...)
 	}
 	if dict == nil {
-		return appendPlainOrFlate(dst, vals)
+		return appendSmallest(dst, appendPlainOrFlate(nil, vals), vals)
 	}
 	start := len(dst)
 	dst = append(dst, StrDict)
@@ -81,11 +81,22 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	if len(dst)-start <= raw/8 {
 		return dst
 	}
-	plain := appendPlainOrFlate(nil, vals)
-	if len(plain) < len(dst)-start {
-		return append(dst[:start], plain...)
+	best := appendSmallest(nil, appendPlainOrFlate(nil, vals), vals)
+	if len(best) < len(dst)-start {
+		return append(dst[:start], best...)
 	}
 	return dst
+}
+
+// appendSmallest appends enc, or the split encoding of vals if that is
+// smaller.
+func appendSmallest(dst, enc []byte, vals []string) []byte {
+	if len(vals) >= 64 {
+		if split := appendSplit(nil, vals); split != nil && len(split) < len(enc) {
+			return append(dst, split...)
+		}
+	}
+	return append(dst, enc...)
 }
 
 // appendPlainOrFlate appends the plain encoding of vals, or its flate
@@ -197,6 +208,8 @@ func DecodeStrings(src []byte, n int) (*Strings, error) {
 		return dict, nil
 	case StrPlain, StrFlate:
 		return decodePlainOrFlate(src, n)
+	case StrSplit:
+		return decodeSplit(src[1:], n)
 	}
 	return nil, ErrEncoding
 }
