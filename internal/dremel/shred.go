@@ -3,7 +3,6 @@ package dremel
 import (
 	"errors"
 	"fmt"
-	"strconv"
 )
 
 // classify returns how a member value at field depth depth (1 for the keys
@@ -408,5 +407,3 @@ func Shred(name string, records []Value) (*Schema, []Column, error) {
 	}
 	return s, sh.Columns(), nil
 }
-
-func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
