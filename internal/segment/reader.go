@@ -347,10 +347,11 @@ func decodePresence(body []byte, rows int) (*presence, error) {
 	nflat := d.count(min(dremel.MaxLeaves, len(body)/4))
 	p := &presence{pos: make(map[uint32]int, nflat), stride: (nflat + 7) / 8}
 	for i := range nflat {
-		id := binary.LittleEndian.Uint32(d.bytes(4))
+		b := d.bytes(4)
 		if d.err != nil {
 			return nil, d.err
 		}
+		id := binary.LittleEndian.Uint32(b)
 		if _, dup := p.pos[id]; dup {
 			return nil, corruptf("column listed twice in presence chunk")
 		}

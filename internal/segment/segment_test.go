@@ -450,3 +450,27 @@ func FuzzPackUnpack(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFooterDecode decodes arbitrary footer and presence bodies, past the
+// checksums that keep FuzzSegmentOpen out.
+func FuzzFooterDecode(f *testing.F) {
+	data, err := os.ReadFile("testdata/small.seg")
+	if err != nil {
+		f.Fatal(err)
+	}
+	flen := int(data[len(data)-trailerSize]) | int(data[len(data)-trailerSize+1])<<8
+	footerAt := len(data) - trailerSize - flen
+	f.Add(data[footerAt:len(data)-trailerSize-checksumSize], uint32(footerAt))
+	f.Add([]byte{2, 1, 2, 3, 4, 5, 6, 7, 8, 2, 1, 3, 1, 0x03, 0x05}, uint32(3))
+	f.Fuzz(func(t *testing.T, body []byte, at uint32) {
+		r := &Reader{ra: bytes.NewReader(data), pres: map[int]*presence{}}
+		if err := r.decodeFooter(body, int64(at)); err == nil {
+			for i, blk := range r.Blocks {
+				for _, c := range blk.Chunks {
+					r.ReadColumn(i, c.Leaf)
+				}
+			}
+		}
+		decodePresence(body, int(at%70000))
+	})
+}
