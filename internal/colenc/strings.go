@@ -1,0 +1,357 @@
+package colenc
+
+import (
+	"encoding/binary"
+)
+
+// flateLevel trades packing speed for size; strings that reach flate are
+// the high-entropy ones where the dictionary did not pay.
+const flateLevel = 6
+
+// minFlate is the plain size below which flate is not tried.
+const minFlate = 256
+
+// AppendStrings appends vals in whichever string encoding is smallest:
+//
+//	const:  StrConst uvarint(len) bytes
+//	plain:  StrPlain uvarint(len(L)) L bytes…    L = AppendInts of the lengths
+//	dict:   StrDict  uvarint(k) uvarint(len(D)) D width:1 hybrid(indices)
+//	        D = the plain or flate encoding of the k distinct values
+//	flate:  StrFlate uvarint(len(P)) flate(P)    P = a plain encoding, tag included
+//
+// Dictionary entries are in order of first appearance. vals must not be
+// empty.
+func AppendStrings(dst []byte, vals []string) []byte {
+	dict, idx := StringDict(vals, MaxDict)
+	return AppendStringsDict(dst, vals, dict, idx)
+}
+
+// StringDict returns the distinct values of vals in order of first
+// appearance, and the index of each value in them; or nils if there are
+// more than limit, or if a sample says the values are nearly all distinct
+// (a dictionary would not pay, and building it costs).
+func StringDict(vals []string, limit int) ([]string, []uint32) {
+	index := make(map[string]uint32)
+	var dict []string
+	idx := make([]uint32, len(vals))
+	for i, v := range vals {
+		k, ok := index[v]
+		if !ok {
+			if len(dict) >= limit {
+				return nil, nil
+			}
+			k = uint32(len(dict))
+			index[v] = k
+			dict = append(dict, v)
+		}
+		idx[i] = k
+		if i == 1023 && len(vals) >= 4096 && len(dict) > 900 {
+			return nil, nil
+		}
+	}
+	return dict, idx
+}
+
+// AppendStringsDict is AppendStrings with the result of StringDict.
+func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) []byte {
+	if len(vals) == 0 {
+		panic("colenc: internal error: no values")
+	}
+	if len(dict) == 1 {
+		dst = append(dst, StrConst)
+		dst = binary.AppendUvarint(dst, uint64(len(vals[0])))
+		return append(dst, vals[0]...)
+	}
+	if dict == nil {
+		return appendSmallest(dst, appendPlainOrFlate(nil, vals), vals)
+	}
+	start := len(dst)
+	dst = append(dst, StrDict)
+	dst = binary.AppendUvarint(dst, uint64(len(dict)))
+	d := appendPlainOrFlate(nil, dict)
+	dst = binary.AppendUvarint(dst, uint64(len(d)))
+	dst = append(dst, d...)
+	dst = AppendIndexes(dst, idx, len(dict))
+	// A dictionary far smaller than the raw bytes cannot lose to flate on
+	// the same values by much; skip measuring it.
+	raw := 0
+	for _, v := range vals {
+		raw += len(v)
+	}
+	if len(dst)-start <= raw/8 {
+		return dst
+	}
+	best := appendSmallest(nil, appendPlainOrFlate(nil, vals), vals)
+	if len(best) < len(dst)-start {
+		return append(dst[:start], best...)
+	}
+	return dst
+}
+
+// appendSmallest appends enc, or the split encoding of vals if that is
+// smaller.
+func appendSmallest(dst, enc []byte, vals []string) []byte {
+	if len(vals) >= 64 {
+		if split := appendSplit(nil, vals); split != nil && len(split) < len(enc) {
+			return append(dst, split...)
+		}
+	}
+	return append(dst, enc...)
+}
+
+// appendPlainOrFlate appends the plain encoding of vals, or its flate
+// compression if that is smaller.
+func appendPlainOrFlate(dst []byte, vals []string) []byte {
+	lens := make([]int64, len(vals))
+	total := 0
+	for i, v := range vals {
+		lens[i] = int64(len(v))
+		total += len(v)
+	}
+	l := AppendInts(nil, lens)
+	start := len(dst)
+	dst = append(dst, StrPlain)
+	dst = binary.AppendUvarint(dst, uint64(len(l)))
+	dst = append(dst, l...)
+	for _, v := range vals {
+		dst = append(dst, v...)
+	}
+	plain := dst[start:]
+	if len(plain) < minFlate {
+		return dst
+	}
+	z := appendFlate([]byte{StrFlate}, plain)
+	if len(z) >= len(plain) {
+		return dst
+	}
+	return append(dst[:start], z...)
+}
+
+// Strings is a decoded string stream: the values are Data[Offs[i]:Offs[i+1]]
+// or, for a dictionary, Dict's entry Index[i]. Keeping the bytes together
+// spares an allocation per value.
+type Strings struct {
+	Data  []byte
+	Offs  []int // len(Offs) = values+1, or distinct+1 with Index
+	Index []uint32
+}
+
+// Len is the number of values.
+func (s *Strings) Len() int {
+	if s.Index != nil {
+		return len(s.Index)
+	}
+	return len(s.Offs) - 1
+}
+
+// Bytes returns value i; the slice shares memory with s.
+func (s *Strings) Bytes(i int) []byte {
+	if s.Index != nil {
+		i = int(s.Index[i])
+	}
+	return s.Data[s.Offs[i]:s.Offs[i+1]]
+}
+
+// At returns value i as a string.
+func (s *Strings) At(i int) string { return string(s.Bytes(i)) }
+
+// DictLen is the number of dictionary entries, or 0 without a dictionary.
+func (s *Strings) DictLen() int {
+	if s.Index == nil {
+		return 0
+	}
+	return len(s.Offs) - 1
+}
+
+// DictEntry returns dictionary entry i.
+func (s *Strings) DictEntry(i int) []byte { return s.Data[s.Offs[i]:s.Offs[i+1]] }
+
+// DecodeStrings decodes exactly n strings from src (one stream made by
+// AppendStrings).
+func DecodeStrings(src []byte, n int) (*Strings, error) {
+	if n <= 0 || n > MaxValues {
+		return nil, corruptf("bad count %d", n)
+	}
+	if len(src) == 0 {
+		return nil, corruptf("empty stream")
+	}
+	switch src[0] {
+	case StrConst:
+		r := reader{b: src[1:]}
+		v := r.bytes(r.uvarint())
+		if err := r.done(); err != nil {
+			return nil, err
+		}
+		return &Strings{Data: v, Offs: []int{0, len(v)}, Index: make([]uint32, n)}, nil
+	case StrDict:
+		r := reader{b: src[1:]}
+		k := int(min(r.uvarint(), MaxDict+1))
+		d := r.bytes(r.uvarint())
+		if r.err != nil {
+			return nil, r.err
+		}
+		if k == 0 || k > MaxDict {
+			return nil, corruptf("dictionary of %d entries", k)
+		}
+		dict, err := decodePlainOrFlate(d, k)
+		if err != nil {
+			return nil, err
+		}
+		if k != len(dict.Offs)-1 {
+			return nil, corruptf("dictionary of %d entries, want %d", len(dict.Offs)-1, k)
+		}
+		idx, err := DecodeIndexes(r.b, k, n)
+		if err != nil {
+			return nil, err
+		}
+		dict.Index = idx
+		return dict, nil
+	case StrPlain, StrFlate:
+		return decodePlainOrFlate(src, n)
+	case StrSplit:
+		return decodeSplit(src[1:], n)
+	}
+	return nil, ErrEncoding
+}
+
+// decodePlainOrFlate decodes a plain or flate stream of n strings.
+func decodePlainOrFlate(src []byte, n int) (*Strings, error) {
+	if len(src) == 0 {
+		return nil, corruptf("empty stream")
+	}
+	if src[0] == StrFlate {
+		r := reader{b: src[1:]}
+		p, err := inflate(&r)
+		if err != nil {
+			return nil, err
+		}
+		src = p
+		if len(src) == 0 || src[0] != StrPlain {
+			return nil, corruptf("flate holds no plain stream")
+		}
+	}
+	if src[0] != StrPlain {
+		return nil, ErrEncoding
+	}
+	r := reader{b: src[1:]}
+	l := r.bytes(r.uvarint())
+	if r.err != nil {
+		return nil, r.err
+	}
+	lens, err := DecodeInts(nil, l, n)
+	if err != nil {
+		return nil, err
+	}
+	offs := make([]int, len(lens)+1)
+	total := 0
+	for i, x := range lens {
+		if x < 0 || x > int64(len(r.b)-total) {
+			return nil, corruptf("string length %d beyond the data", x)
+		}
+		total += int(x)
+		offs[i+1] = total
+	}
+	if total != len(r.b) {
+		return nil, corruptf("%d bytes of strings, want %d", len(r.b), total)
+	}
+	return &Strings{Data: r.b, Offs: offs}, nil
+}
+
+// indexBytes lays dictionary indices out byte-aligned for flate: one byte
+// each for up to 256 entries, else two, little endian.
+func indexBytes(idx []uint32, k int) []byte {
+	if k <= 256 {
+		p := make([]byte, len(idx))
+		for i, x := range idx {
+			p[i] = byte(x)
+		}
+		return p
+	}
+	p := make([]byte, 0, 2*len(idx))
+	for _, x := range idx {
+		p = append(p, byte(x), byte(x>>8))
+	}
+	return p
+}
+
+// indexesOf is the inverse of indexBytes for n indices.
+func indexesOf(p []byte, k, n int) ([]uint32, error) {
+	size := 1
+	if k > 256 {
+		size = 2
+	}
+	if len(p) != n*size {
+		return nil, corruptf("%d index bytes for %d indices", len(p), n)
+	}
+	idx := make([]uint32, n)
+	for i := range idx {
+		if size == 1 {
+			idx[i] = uint32(p[i])
+		} else {
+			idx[i] = uint32(p[2*i]) | uint32(p[2*i+1])<<8
+		}
+	}
+	return idx, nil
+}
+
+// AppendIndexes appends n indices, each below k (k ≥ 1), in whichever of
+// two forms is smaller:
+//
+//	| w u8 | hybrid(indices, width w = bits(k-1)) |
+//	| ff   | uvarint len(P) | raw DEFLATE of P = the indices as bytes: one each when k ≤ 256, else two, little endian |
+//
+// Skewed indices compress below their bit width as bytes under flate,
+// whose Huffman codes come near their entropy.
+func AppendIndexes(dst []byte, idx []uint32, k int) []byte {
+	w := Width(uint64(k - 1))
+	start := len(dst)
+	dst = AppendHybrid(append(dst, byte(w)), idx, w)
+	if len(idx) >= 128 && k > 2 {
+		p := indexBytes(idx, k)
+		if huffmanSize(p) >= len(dst)-start {
+			return dst
+		}
+		z := appendFlate(nil, p)
+		if len(z)+1 < len(dst)-start {
+			dst = append(append(dst[:start], 0xff), z...)
+		}
+	}
+	return dst
+}
+
+// DecodeIndexes decodes exactly n indices, each below k, written by
+// AppendIndexes; src must hold nothing else.
+func DecodeIndexes(src []byte, k, n int) ([]uint32, error) {
+	if k < 1 || k > MaxValues {
+		return nil, corruptf("bad index bound %d", k)
+	}
+	r := reader{b: src}
+	w := int(r.byte())
+	if r.err != nil {
+		return nil, r.err
+	}
+	var idx []uint32
+	var err error
+	switch w {
+	case 0xff:
+		p, err := inflate(&r)
+		if err != nil {
+			return nil, err
+		}
+		if idx, err = indexesOf(p, k, n); err != nil {
+			return nil, err
+		}
+	case Width(uint64(k - 1)):
+		if idx, err = DecodeHybrid(nil, r.b, w, n); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, corruptf("index width %d for %d entries", w, k)
+	}
+	for _, i := range idx {
+		if int(i) >= k {
+			return nil, corruptf("index %d of %d", i, k)
+		}
+	}
+	return idx, nil
+}

@@ -1,0 +1,179 @@
+package segment
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"stele/internal/eventgen"
+)
+
+// benchEvents is the number of generated events the benchmarks work on.
+const benchEvents = 1_000_000
+
+// generated holds the benchmark input, made once per process: it takes
+// seconds, and every benchmark uses the same bytes.
+var generated struct {
+	once  sync.Once
+	raw   []byte // benchEvents lines
+	lines [][]byte
+}
+
+func benchInput(b *testing.B) ([]byte, [][]byte) {
+	generated.once.Do(func() {
+		g := eventgen.New(eventgen.Config{Seed: 1})
+		raw := make([]byte, 0, 180*benchEvents)
+		lines := make([][]byte, 0, benchEvents)
+		for range benchEvents {
+			start := len(raw)
+			raw = g.Append(raw)
+			lines = append(lines, raw[start:len(raw)-1])
+		}
+		generated.raw, generated.lines = raw, lines
+	})
+	return generated.raw, generated.lines
+}
+
+// packed holds a segment of the benchmark input, made once per process.
+var packed struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+func packInput(b *testing.B, dir string, lines [][]byte) ([]byte, error) {
+	path := filepath.Join(dir, "bench.seg")
+	w, err := Create(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range lines {
+		if err := w.AddLine(l); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+}
+
+func benchSegment(b *testing.B) []byte {
+	_, lines := benchInput(b)
+	packed.once.Do(func() {
+		dir, err := os.MkdirTemp("", "stele-bench")
+		if err != nil {
+			packed.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		packed.data, packed.err = packInput(b, dir, lines)
+	})
+	if packed.err != nil {
+		b.Fatal(packed.err)
+	}
+	return packed.data
+}
+
+// BenchmarkPack packs the generated events into a segment file: events/s
+// and the segment's bytes/event, next to the raw JSON's.
+func BenchmarkPack(b *testing.B) {
+	raw, lines := benchInput(b)
+	dir := b.TempDir()
+	var size int
+	b.ResetTimer()
+	for range b.N {
+		data, err := packInput(b, dir, lines)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(data)
+	}
+	b.ReportMetric(float64(len(lines))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(size)/float64(len(lines)), "bytes/event")
+	b.ReportMetric(float64(len(raw))/float64(len(lines)), "raw-bytes/event")
+	b.ReportMetric(0, "ns/op")
+}
+
+// compressed caches the sizes external compressors reach on the raw file:
+// they are deterministic and slow.
+var compressed struct {
+	once       sync.Once
+	gzip, zstd int
+	err        error
+}
+
+// BenchmarkCompressors reports, in the same run as BenchmarkPack, the
+// bytes/event of gzip -9 and zstd -19 on the same generated events, and of
+// our segment.
+func BenchmarkCompressors(b *testing.B) {
+	raw, lines := benchInput(b)
+	seg := benchSegment(b)
+	compressed.once.Do(func() {
+		path := filepath.Join(b.TempDir(), "events.json")
+		if compressed.err = os.WriteFile(path, raw, 0o644); compressed.err != nil {
+			return
+		}
+		size := func(name string, args ...string) int {
+			if compressed.err != nil {
+				return 0
+			}
+			out, err := exec.Command(name, append(args, path)...).Output()
+			if err != nil {
+				compressed.err = fmt.Errorf("%s: %w", name, err)
+			}
+			return len(out)
+		}
+		compressed.gzip = size("gzip", "-9", "-c")
+		compressed.zstd = size("zstd", "-19", "-c", "-q")
+	})
+	if compressed.err != nil {
+		b.Skip(compressed.err)
+	}
+	for range b.N {
+	}
+	n := float64(len(lines))
+	b.ReportMetric(float64(len(raw))/n, "raw-bytes/event")
+	b.ReportMetric(float64(compressed.gzip)/n, "gzip-9-bytes/event")
+	b.ReportMetric(float64(compressed.zstd)/n, "zstd-19-bytes/event")
+	b.ReportMetric(float64(len(seg))/n, "segment-bytes/event")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkDecodeColumn reads and decodes one column of every block of the
+// packed events: values/s per column.
+func BenchmarkDecodeColumn(b *testing.B) {
+	seg := benchSegment(b)
+	r, err := Open(bytes.NewReader(seg), int64(len(seg)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"time_ns", "duration_ms", "kind", "request_id"} {
+		leaves := r.Project([][]string{{name}})
+		if len(leaves) == 0 {
+			b.Fatalf("no column %s", name)
+		}
+		leaf := leaves[0]
+		b.Run(name, func(b *testing.B) {
+			values := 0
+			for range b.N {
+				for i, blk := range r.Blocks {
+					if blk.Chunk(leaf) == nil {
+						continue
+					}
+					col, err := r.ReadColumn(i, leaf)
+					if err != nil {
+						b.Fatal(err)
+					}
+					values += col.Len()
+				}
+			}
+			b.ReportMetric(float64(values)/b.Elapsed().Seconds(), "values/s")
+		})
+	}
+}

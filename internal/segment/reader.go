@@ -1,0 +1,571 @@
+package segment
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"stele/internal/colenc"
+	"stele/internal/dremel"
+)
+
+// Reader reads a segment file. Open loads and checks the footer; column
+// chunks are read on demand with ReadAt, each checked by its own checksum.
+// A Reader is safe for concurrent use if its io.ReaderAt is.
+type Reader struct {
+	ra     io.ReaderAt
+	Schema *dremel.Schema
+	Blocks []Block
+
+	// mu guards the presence chunks decoded last, by block: columns of
+	// one block are usually read together, and they share it.
+	mu       sync.Mutex
+	pres     map[int]*presence
+	presFIFO []int
+}
+
+// Block describes one block: its records and the zone maps that let a
+// query skip it.
+type Block struct {
+	Rows    int
+	HasTime bool  // the block has a top-level integer time_ns
+	MinTime int64 // min and max of time_ns, if HasTime
+	MaxTime int64
+	Chunks  []Chunk // in schema order; columns without any entry in the block have none
+
+	hasPresence       bool // flat columns' definition levels are in a presence chunk
+	presOff, presSize int64
+}
+
+// Chunk describes one column chunk of a block.
+type Chunk struct {
+	Leaf      int // index into Schema.Leaves
+	Offset    int64
+	Size      int64
+	Entries   int  // levels in the chunk
+	Encoding  byte // tag of the value stream (colenc), 0 if there are no values
+	HasMinMax bool // integer columns: min and max of the values
+	Min, Max  int64
+	bloom     bloom // string columns with few distinct values
+}
+
+// Chunk returns the chunk of leaf in block b, or nil.
+func (b *Block) Chunk(leaf int) *Chunk {
+	lo, hi := 0, len(b.Chunks)
+	for lo < hi {
+		m := (lo + hi) / 2
+		switch c := &b.Chunks[m]; {
+		case c.Leaf == leaf:
+			return c
+		case c.Leaf < leaf:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return nil
+}
+
+// MayContain reports whether the string column leaf may hold s in block b.
+// False is certain: no value of the column in the block equals s. True
+// means the chunk must be read to know.
+func (b *Block) MayContain(leaf int, s string) bool {
+	c := b.Chunk(leaf)
+	if c == nil {
+		return false
+	}
+	if c.bloom == nil {
+		return true
+	}
+	return c.bloom.mayContain(s)
+}
+
+// HasBloom reports whether the chunk carries a bloom filter.
+func (c *Chunk) HasBloom() bool { return c.bloom != nil }
+
+// File is a Reader over an open file.
+type File struct {
+	*Reader
+	f *os.File
+}
+
+// OpenFile opens the segment file at path.
+func OpenFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r, err := Open(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open segment %s: %w", path, err)
+	}
+	return &File{Reader: r, f: f}, nil
+}
+
+// Close closes the file.
+func (f *File) Close() error { return f.f.Close() }
+
+// Open reads and checks the header, trailer and footer of a segment of
+// size bytes.
+func Open(ra io.ReaderAt, size int64) (*Reader, error) {
+	if size < int64(headerSize+trailerSize+checksumSize) {
+		return nil, corruptf("%d bytes is too short for a segment", size)
+	}
+	var h [headerSize]byte
+	if _, err := ra.ReadAt(h[:], 0); err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	if string(h[:len(Magic)]) != Magic {
+		return nil, corruptf("bad magic")
+	}
+	if v := binary.LittleEndian.Uint32(h[len(Magic):]); v != Version {
+		return nil, &VersionError{Version: v}
+	}
+	var t [trailerSize]byte
+	if _, err := ra.ReadAt(t[:], size-trailerSize); err != nil {
+		return nil, fmt.Errorf("read trailer: %w", err)
+	}
+	if string(t[4:]) != Magic {
+		return nil, corruptf("bad trailing magic")
+	}
+	flen := int64(binary.LittleEndian.Uint32(t[:4]))
+	footerAt := size - trailerSize - flen
+	if flen < checksumSize || flen > MaxFooterBytes || footerAt < headerSize {
+		return nil, corruptf("footer of %d bytes in a file of %d", flen, size)
+	}
+	raw := make([]byte, flen) // bounded by the file's size and MaxFooterBytes
+	if _, err := ra.ReadAt(raw, footerAt); err != nil {
+		return nil, fmt.Errorf("read footer: %w", err)
+	}
+	body, err := verify(raw)
+	if err != nil {
+		return nil, fmt.Errorf("footer: %w", err)
+	}
+	r := &Reader{ra: ra, pres: map[int]*presence{}}
+	if err := r.decodeFooter(body, footerAt); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decodeFooter fills r from the footer body; chunks must lie between the
+// header and the footer.
+func (r *Reader) decodeFooter(body []byte, footerAt int64) error {
+	d := &decoder{b: body}
+	nfields := d.count(min(dremel.MaxFields, len(body)/4))
+	if d.err != nil {
+		return d.err
+	}
+	left := nfields
+	root, err := decodeField(d, &left, 0)
+	if err != nil {
+		return err
+	}
+	if left != 0 {
+		return corruptf("%d fields listed, %d in the tree", nfields, nfields-left)
+	}
+	s, err := dremel.NewSchema(root)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	nblocks := d.count(min(MaxBlocks, len(d.b)/3))
+	var blocks []Block
+	for range nblocks {
+		if d.err != nil {
+			break
+		}
+		b := Block{Rows: d.count(MaxBlockRows)}
+		if d.err == nil && b.Rows == 0 {
+			return corruptf("empty block")
+		}
+		flags := d.byte()
+		if flags&^3 != 0 {
+			return corruptf("bad block flags")
+		}
+		if flags&1 != 0 {
+			b.HasTime, b.MinTime, b.MaxTime = true, d.varint(), d.varint()
+		}
+		if flags&2 != 0 {
+			b.hasPresence = true
+			b.presOff = int64(d.count(int(footerAt)))
+			b.presSize = int64(d.count(MaxChunkBytes))
+			if d.err == nil && (b.presOff < headerSize || b.presOff+b.presSize > footerAt) {
+				return corruptf("presence chunk at %d of %d bytes", b.presOff, b.presSize)
+			}
+		}
+		nchunks := d.count(min(len(s.Leaves), len(d.b)/6))
+		for range nchunks {
+			c := Chunk{
+				Leaf:    d.count(len(s.Leaves) - 1),
+				Offset:  int64(d.count(int(footerAt))),
+				Size:    int64(d.count(MaxChunkBytes)),
+				Entries: d.count(colenc.MaxValues),
+			}
+			c.Encoding = d.byte()
+			flags := d.byte()
+			if d.err != nil {
+				return d.err
+			}
+			if flags&^3 != 0 {
+				return corruptf("bad chunk flags")
+			}
+			if flags&1 != 0 {
+				c.HasMinMax, c.Min, c.Max = true, d.varint(), d.varint()
+			}
+			if flags&2 != 0 {
+				n := d.count(len(d.b))
+				c.bloom = bloom(d.bytes(n))
+				if d.err == nil && (n < 8 || n&(n-1) != 0) {
+					return corruptf("bloom filter of %d bytes", n)
+				}
+			}
+			if c.Offset < headerSize || c.Offset+c.Size > footerAt || c.Entries < b.Rows {
+				return corruptf("chunk at %d of %d bytes, %d entries", c.Offset, c.Size, c.Entries)
+			}
+			if k := len(b.Chunks); k > 0 && b.Chunks[k-1].Leaf >= c.Leaf {
+				return corruptf("chunks out of order")
+			}
+			b.Chunks = append(b.Chunks, c)
+		}
+		blocks = append(blocks, b)
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.b) != 0 {
+		return corruptf("%d bytes after the footer", len(d.b))
+	}
+	r.Schema, r.Blocks = s, blocks
+	return nil
+}
+
+// decodeField decodes a field and its children in preorder. left counts
+// the fields still allowed; depth bounds the recursion.
+func decodeField(d *decoder, left *int, depth int) (*dremel.Field, error) {
+	if *left <= 0 || depth > dremel.MaxFieldDepth {
+		return nil, corruptf("schema tree does not match its field count")
+	}
+	*left--
+	f := &dremel.Field{}
+	f.Name = string(d.bytes(d.count(len(d.b))))
+	f.Repetition = dremel.Repetition(d.byte())
+	f.Type = dremel.Type(d.byte())
+	n := d.count(*left)
+	if d.err != nil {
+		return nil, d.err
+	}
+	for range n {
+		c, err := decodeField(d, left, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		f.Children = append(f.Children, c)
+	}
+	return f, nil
+}
+
+// ReadColumn reads and decodes the column of leaf in block b. The chunk is
+// checked against its checksum before anything in it is decoded.
+func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
+	if b < 0 || b >= len(r.Blocks) || leaf < 0 || leaf >= len(r.Schema.Leaves) {
+		return nil, fmt.Errorf("segment: no block %d or leaf %d", b, leaf)
+	}
+	blk := &r.Blocks[b]
+	c := blk.Chunk(leaf)
+	if c == nil {
+		return nil, ErrNoColumn
+	}
+	body, err := r.readChunk(c.Offset, c.Size)
+	if err != nil {
+		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
+	}
+	pres := func() (*presence, error) {
+		if !blk.hasPresence {
+			return nil, corruptf("no presence chunk")
+		}
+		r.mu.Lock()
+		p := r.pres[b]
+		r.mu.Unlock()
+		if p != nil {
+			return p, nil
+		}
+		body, err := r.readChunk(blk.presOff, blk.presSize)
+		if err != nil {
+			return nil, err
+		}
+		p, err = decodePresence(body, blk.Rows)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		if _, ok := r.pres[b]; !ok {
+			if len(r.presFIFO) == presenceCache {
+				delete(r.pres, r.presFIFO[0])
+				r.presFIFO = r.presFIFO[1:]
+			}
+			r.pres[b] = p
+			r.presFIFO = append(r.presFIFO, b)
+		}
+		r.mu.Unlock()
+		return p, nil
+	}
+	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres)
+	if err != nil {
+		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
+	}
+	return col, nil
+}
+
+// readChunk reads size bytes at off and checks their checksum. Open has
+// checked that they lie within the file and below MaxChunkBytes.
+func (r *Reader) readChunk(off, size int64) ([]byte, error) {
+	raw := make([]byte, size)
+	if _, err := r.ra.ReadAt(raw, off); err != nil {
+		return nil, fmt.Errorf("read chunk: %w", err)
+	}
+	return verify(raw)
+}
+
+// presence is a decoded presence chunk (see writePresence).
+type presence struct {
+	pos    map[uint32]int // column id → bit
+	stride int
+	table  []byte
+	shapes []uint32
+}
+
+func decodePresence(body []byte, rows int) (*presence, error) {
+	d := &decoder{b: body}
+	nflat := d.count(min(dremel.MaxLeaves, len(body)/4))
+	p := &presence{pos: make(map[uint32]int, nflat), stride: (nflat + 7) / 8}
+	for i := range nflat {
+		b := d.bytes(4)
+		if d.err != nil {
+			return nil, d.err
+		}
+		id := binary.LittleEndian.Uint32(b)
+		if _, dup := p.pos[id]; dup {
+			return nil, corruptf("column listed twice in presence chunk")
+		}
+		p.pos[id] = i
+	}
+	nshapes := d.count(maxShapes)
+	p.table = d.bytes(nshapes * p.stride)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if nshapes == 0 {
+		return nil, corruptf("presence chunk without shapes")
+	}
+	var err error
+	if p.shapes, err = colenc.DecodeIndexes(d.b, nshapes, rows); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func() (*presence, error)) (*dremel.Column, error) {
+	id := columnID(leaf.Path(), leaf.Repetitions(), leaf.Type)
+	if len(body) < 5 || binary.LittleEndian.Uint32(body) != id {
+		return nil, corruptf("chunk of another column")
+	}
+	flags := body[4]
+	if flags&^1 != 0 {
+		return nil, corruptf("bad chunk flags")
+	}
+	d := &decoder{b: body[5:]}
+	if n := d.count(colenc.MaxValues); d.err == nil && n != entries {
+		return nil, corruptf("chunk has %d entries, footer says %d", n, entries)
+	}
+	nr, nd, nv := d.count(len(d.b)), d.count(len(d.b)), d.count(len(d.b))
+	rb, db, vb := d.bytes(nr), d.bytes(nd), d.bytes(nv)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, corruptf("%d trailing bytes in chunk", len(d.b))
+	}
+	col := &dremel.Column{}
+	var err error
+	if col.R, err = colenc.DecodeLevels(rb, entries, leaf.MaxR()); err != nil {
+		return nil, err
+	}
+	if flags&1 == 0 {
+		if col.D, err = colenc.DecodeLevels(db, entries, leaf.MaxD()); err != nil {
+			return nil, err
+		}
+	} else {
+		// Definition levels from the presence chunk: a flat column has one
+		// entry per record.
+		if !isFlat(leaf) || len(db) != 0 || entries != rows {
+			return nil, corruptf("derived levels for a column that cannot have them")
+		}
+		p, err := pres()
+		if err != nil {
+			return nil, err
+		}
+		bit, ok := p.pos[id]
+		if !ok {
+			return nil, corruptf("column missing from presence chunk")
+		}
+		col.D = make([]uint8, entries)
+		for i, s := range p.shapes {
+			col.D[i] = p.table[int(s)*p.stride+bit/8] >> (bit % 8) & 1
+		}
+	}
+	starts, values := 0, 0
+	for i := range entries {
+		if col.R[i] == 0 {
+			starts++
+		}
+		if int(col.D[i]) == leaf.MaxD() {
+			values++
+		}
+	}
+	if starts != rows || (entries > 0 && col.R[0] != 0) {
+		return nil, corruptf("chunk holds %d records, block has %d", starts, rows)
+	}
+	if leaf.Type == dremel.Null || values == 0 {
+		if len(vb) != 0 {
+			return nil, corruptf("values where none can be")
+		}
+		return col, nil
+	}
+	switch leaf.Type {
+	case dremel.Int:
+		col.Ints, err = colenc.DecodeInts(make([]int64, 0, values), vb, values)
+	case dremel.Bool:
+		col.Bools, err = colenc.DecodeBools(make([]bool, 0, values), vb, values)
+	case dremel.String, dremel.Number, dremel.JSON:
+		var s *colenc.Strings
+		if s, err = colenc.DecodeStrings(vb, values); err == nil {
+			col.Strs = stringsOf(s)
+		}
+	}
+	return col, err
+}
+
+// stringsOf converts decoded strings with one allocation for all the bytes.
+func stringsOf(s *colenc.Strings) []string {
+	all := string(s.Data)
+	str := func(i int) string { return all[s.Offs[i]:s.Offs[i+1]] }
+	out := make([]string, s.Len())
+	if s.Index != nil {
+		dict := make([]string, s.DictLen())
+		for i := range dict {
+			dict[i] = str(i)
+		}
+		for i, k := range s.Index {
+			out[i] = dict[k]
+		}
+		return out
+	}
+	for i := range out {
+		out[i] = str(i)
+	}
+	return out
+}
+
+// Assemble rebuilds the records of block b from the given leaves (indices
+// into Schema.Leaves in increasing order; nil for all), calling emit for
+// each record in order. Leaves without a chunk in the block have no value
+// in any of its records and are left out.
+func (r *Reader) Assemble(b int, leaves []int, emit func(dremel.Value) error) error {
+	if b < 0 || b >= len(r.Blocks) {
+		return fmt.Errorf("segment: no block %d", b)
+	}
+	blk := &r.Blocks[b]
+	var fields []*dremel.Field
+	var cols []*dremel.Column
+	add := func(leaf int) error {
+		col, err := r.ReadColumn(b, leaf)
+		if err != nil {
+			return err
+		}
+		fields = append(fields, r.Schema.Leaves[leaf])
+		cols = append(cols, col)
+		return nil
+	}
+	if leaves == nil {
+		for _, c := range blk.Chunks {
+			if err := add(c.Leaf); err != nil {
+				return err
+			}
+		}
+	} else {
+		for i, leaf := range leaves {
+			if i > 0 && leaves[i-1] >= leaf {
+				return fmt.Errorf("segment: leaves not in increasing order")
+			}
+			if blk.Chunk(leaf) == nil {
+				continue
+			}
+			if err := add(leaf); err != nil {
+				return err
+			}
+		}
+	}
+	if err := dremel.Assemble(fields, cols, blk.Rows, emit); err != nil {
+		return fmt.Errorf("block %d: %w", b, err)
+	}
+	return nil
+}
+
+// Project returns, in schema order, the leaves whose path starts with one
+// of the given paths (each a list of field names): "b" selects b and
+// everything under it, of every type.
+func (r *Reader) Project(paths [][]string) []int {
+	var out []int
+	for i, leaf := range r.Schema.Leaves {
+		p := leaf.Path()
+		for _, want := range paths {
+			if len(want) <= len(p) && equal(p[:len(want)], want) {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteJSON writes the records of every block, assembled from the given
+// leaves (nil for all), as JSON lines.
+func (r *Reader) WriteJSON(w io.Writer, leaves []int) error {
+	var buf []byte
+	for b := range r.Blocks {
+		err := r.Assemble(b, leaves, func(v dremel.Value) error {
+			buf = append(dremel.AppendJSON(buf, v), '\n')
+			if len(buf) < 1<<16 {
+				return nil
+			}
+			_, err := w.Write(buf)
+			buf = buf[:0]
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	_, err := w.Write(buf)
+	return err
+}

@@ -1,0 +1,496 @@
+package segment
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"stele/internal/colenc"
+	"stele/internal/dremel"
+)
+
+// Writer writes one segment file. Records are buffered into blocks of
+// MaxBlockRows; Close writes the footer and moves the file into place
+// atomically. Nothing is visible at the path until Close succeeds.
+type Writer struct {
+	// BlockRows is the number of records per block, at most (and by
+	// default) MaxBlockRows. Set it before the first Add.
+	BlockRows int
+
+	path string
+	tmp  *os.File
+	bw   *bufio.Writer
+	off  int64
+
+	schema  *dremel.Builder // union of all blocks' schemas
+	blocks  []blockMeta
+	pending []dremel.Value
+	parser  dremel.Parser
+	buf     []byte
+	err     error // sticky: after a failure the writer only aborts
+}
+
+type blockMeta struct {
+	rows              int
+	hasTime           bool
+	minT, maxT        int64
+	hasPresence       bool
+	presOff, presSize int64
+	chunks            []chunkMeta
+}
+
+type chunkMeta struct {
+	leaf       int // in the final schema; set by Close
+	path       []string
+	reps       []dremel.Repetition
+	typ        dremel.Type
+	off, size  int64
+	entries    int
+	enc        byte
+	hasMinMax  bool
+	lo, hi     int64
+	bloom      bloom
+	levelBytes int
+	valueBytes int
+}
+
+// Create starts a segment file at path. The data goes to a temporary file
+// in the same directory until Close.
+func Create(path string) (*Writer, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("create segment: %w", err)
+	}
+	w := &Writer{path: path, tmp: tmp, bw: bufio.NewWriterSize(tmp, 1<<20), schema: dremel.NewBuilder("")}
+	var h [headerSize]byte
+	copy(h[:], Magic)
+	binary.LittleEndian.PutUint32(h[len(Magic):], Version)
+	w.write(h[:])
+	return w, w.err
+}
+
+func (w *Writer) write(b []byte) {
+	if w.err != nil {
+		return
+	}
+	n, err := w.bw.Write(b)
+	w.off += int64(n)
+	w.err = err
+}
+
+// Add adds one record, a JSON object.
+func (w *Writer) Add(record dremel.Value) error {
+	if w.err != nil {
+		return w.err
+	}
+	if record.Kind != dremel.KindObject {
+		return dremel.ErrNotEvent
+	}
+	w.pending = append(w.pending, record)
+	if n := len(w.pending); n >= MaxBlockRows || (w.BlockRows > 0 && n >= w.BlockRows) {
+		w.flush()
+	}
+	return w.err
+}
+
+// AddLine parses one JSON event line and adds it.
+func (w *Writer) AddLine(line []byte) error {
+	if len(line) > MaxLineBytes {
+		return fmt.Errorf("segment: line of %d bytes is longer than %d", len(line), MaxLineBytes)
+	}
+	v, err := w.parser.ParseEvent(string(line))
+	if err != nil {
+		return err
+	}
+	return w.Add(v)
+}
+
+// AddLines adds every line of r; blank lines are skipped. Errors name the
+// line number.
+func (w *Writer) AddLines(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	for n := 1; ; n++ {
+		line, err := readLine(br)
+		if len(line) > 0 {
+			if err := w.AddLine(line); err != nil {
+				return fmt.Errorf("line %d: %w", n, err)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+	}
+}
+
+// readLine returns the next line without its newline, refusing lines
+// longer than MaxLineBytes rather than buffering them.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > MaxLineBytes+1 {
+			return nil, fmt.Errorf("segment: line longer than %d bytes", MaxLineBytes)
+		}
+		line = append(line, frag...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if n := len(line); n > 0 && line[n-1] == '\n' {
+			line = line[:n-1]
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+		}
+		if err == nil && len(line) == 0 {
+			continue // blank line
+		}
+		return line, err
+	}
+}
+
+// flush shreds and writes the pending records as one block.
+func (w *Writer) flush() {
+	if w.err != nil || len(w.pending) == 0 {
+		return
+	}
+	s, cols, err := dremel.Shred("", w.pending)
+	if err != nil {
+		w.err = err
+		return
+	}
+	b := blockMeta{rows: len(w.pending)}
+	presence := w.writePresence(s, cols, b.rows)
+	if w.err != nil {
+		return
+	}
+	if presence != nil {
+		b.hasPresence = true
+		b.presOff, b.presSize = presence[0], presence[1]
+	}
+	for i, leaf := range s.Leaves {
+		cm, err := w.writeChunk(leaf, &cols[i], b.hasPresence && isFlat(leaf))
+		if err != nil {
+			w.err = err
+			return
+		}
+		if err := w.schema.AddLeaf(cm.path, cm.reps, cm.typ); err != nil {
+			w.err = err
+			return
+		}
+		if cm.hasMinMax && len(cm.path) == 1 && cm.path[0] == "time_ns" && cm.reps[0] == dremel.Optional {
+			b.hasTime, b.minT, b.maxT = true, cm.lo, cm.hi
+		}
+		b.chunks = append(b.chunks, cm)
+	}
+	if len(w.blocks) >= MaxBlocks {
+		w.err = fmt.Errorf("segment: more than %d blocks", MaxBlocks)
+		return
+	}
+	w.blocks = append(w.blocks, b)
+	clear(w.pending)
+	w.pending = w.pending[:0]
+}
+
+// isFlat reports whether leaf is a top-level optional field, whose
+// definition levels say only whether a record has it.
+func isFlat(leaf *dremel.Field) bool { return leaf.MaxR() == 0 && leaf.MaxD() == 1 }
+
+// writePresence writes the block's presence chunk, which replaces the
+// definition levels of its flat columns: records of the same shape (set of
+// flat columns present) share one bitmap, and each record stores only its
+// shape's number. Events of one kind have one shape, so this costs a few
+// bits per record instead of one bit per record and column. It returns the
+// chunk's offset and size, or nil when shapes do not pay:
+//
+//	| uvarint nflat | column id u32 × nflat | uvarint nshapes | bitmap × nshapes | indexes(shape) | xxh3 u64 |
+//
+// Bitmaps have ceil(nflat/8) bytes; bit i (of byte i/8, from the least
+// significant) is set when the i-th listed column is present.
+func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int) []int64 {
+	var flat []int
+	ids := map[uint32]bool{}
+	for i, leaf := range s.Leaves {
+		if isFlat(leaf) {
+			id := columnID(leaf.Path(), leaf.Repetitions(), leaf.Type)
+			if ids[id] {
+				return nil // two columns share an id; keep their levels
+			}
+			ids[id] = true
+			flat = append(flat, i)
+		}
+	}
+	if len(flat) < 2 {
+		return nil
+	}
+	stride := (len(flat) + 7) / 8
+	bits := make([]byte, rows*stride)
+	for k, i := range flat {
+		for row, d := range cols[i].D {
+			if d == 1 {
+				bits[row*stride+k/8] |= 1 << (k % 8)
+			}
+		}
+	}
+	shapeOf := map[string]uint32{}
+	var table []byte
+	shapes := make([]uint32, rows)
+	for row := range rows {
+		key := bits[row*stride : (row+1)*stride]
+		id, ok := shapeOf[string(key)]
+		if !ok {
+			if len(shapeOf) == maxShapes {
+				return nil
+			}
+			id = uint32(len(shapeOf))
+			shapeOf[string(key)] = id
+			table = append(table, key...)
+		}
+		shapes[row] = id
+	}
+	b := binary.AppendUvarint(w.buf[:0], uint64(len(flat)))
+	for _, i := range flat {
+		leaf := s.Leaves[i]
+		b = binary.LittleEndian.AppendUint32(b, columnID(leaf.Path(), leaf.Repetitions(), leaf.Type))
+	}
+	b = binary.AppendUvarint(b, uint64(len(shapeOf)))
+	b = append(b, table...)
+	b = colenc.AppendIndexes(b, shapes, len(shapeOf))
+	b = appendSum(b, 0)
+	w.buf = b
+	off := w.off
+	w.write(b)
+	return []int64{off, int64(len(b))}
+}
+
+// writeChunk encodes and writes one column chunk:
+//
+//	| column id u32 | flags u8 | uvarint entries | uvarint len(R) | uvarint len(D) | uvarint len(V) | R | D | V | xxh3 u64 |
+//
+// flags bit 0: the definition levels are not here but in the block's
+// presence chunk (len(D) is 0).
+func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column, derived bool) (chunkMeta, error) {
+	cm := chunkMeta{path: leaf.Path(), reps: leaf.Repetitions(), typ: leaf.Type, off: w.off, entries: col.Len()}
+	r := colenc.AppendLevels(nil, col.R, leaf.MaxR())
+	var d []byte
+	var flags byte
+	if derived {
+		flags |= 1
+	} else {
+		d = colenc.AppendLevels(nil, col.D, leaf.MaxD())
+	}
+	var v []byte
+	switch leaf.Type {
+	case dremel.String, dremel.Number, dremel.JSON:
+		if len(col.Strs) > 0 {
+			dict, idx := colenc.StringDict(col.Strs, colenc.MaxDict)
+			v = colenc.AppendStringsDict(nil, col.Strs, dict, idx)
+			if leaf.Type == dremel.String && dict != nil && len(dict) <= MaxBloomValues {
+				cm.bloom = newBloom(len(dict))
+				for _, s := range dict {
+					cm.bloom.add(s)
+				}
+			}
+		}
+	case dremel.Int:
+		if len(col.Ints) > 0 {
+			v = colenc.AppendInts(nil, col.Ints)
+			cm.hasMinMax, cm.lo, cm.hi = true, col.Ints[0], col.Ints[0]
+			for _, x := range col.Ints {
+				cm.lo, cm.hi = min(cm.lo, x), max(cm.hi, x)
+			}
+		}
+	case dremel.Bool:
+		if len(col.Bools) > 0 {
+			v = colenc.AppendBools(nil, col.Bools)
+		}
+	}
+	if len(v) > 0 {
+		cm.enc = v[0]
+	}
+	b := binary.LittleEndian.AppendUint32(w.buf[:0], columnID(cm.path, cm.reps, cm.typ))
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(col.Len()))
+	b = binary.AppendUvarint(b, uint64(len(r)))
+	b = binary.AppendUvarint(b, uint64(len(d)))
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	b = append(append(append(b, r...), d...), v...)
+	b = appendSum(b, 0)
+	w.buf = b
+	cm.size = int64(len(b))
+	cm.levelBytes, cm.valueBytes = len(r)+len(d), len(v)
+	if cm.size > MaxChunkBytes {
+		return cm, fmt.Errorf("segment: column chunk of %d bytes", cm.size)
+	}
+	w.write(b)
+	return cm, w.err
+}
+
+// columnID identifies a column inside its chunk, so that a footer pointing
+// at the wrong chunk is caught even when both checksums are good.
+func columnID(path []string, reps []dremel.Repetition, typ dremel.Type) uint32 {
+	var b []byte
+	for i, n := range path {
+		b = binary.AppendUvarint(b, uint64(len(n)))
+		b = append(b, n...)
+		b = append(b, byte(reps[i]))
+	}
+	return uint32(sum(append(b, byte(typ))))
+}
+
+// Close writes the last block and the footer, flushes and syncs the file,
+// and renames it into place, then syncs the directory.
+func (w *Writer) Close() error {
+	w.flush()
+	if w.err == nil {
+		w.writeFooter()
+	}
+	if w.err == nil {
+		w.err = w.bw.Flush()
+	}
+	if w.err == nil {
+		w.err = w.tmp.Sync()
+	}
+	if err := w.tmp.Close(); w.err == nil {
+		w.err = err
+	}
+	if w.err == nil {
+		w.err = os.Rename(w.tmp.Name(), w.path)
+	}
+	if w.err == nil {
+		w.err = syncDir(filepath.Dir(w.path))
+	}
+	if w.err != nil {
+		os.Remove(w.tmp.Name())
+		return fmt.Errorf("write segment %s: %w", w.path, w.err)
+	}
+	w.err = errors.New("segment: writer is closed")
+	return nil
+}
+
+// Abort discards the file.
+func (w *Writer) Abort() {
+	w.tmp.Close()
+	os.Remove(w.tmp.Name())
+	w.err = errors.New("segment: writer is closed")
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// writeFooter writes the footer and trailer:
+//
+//	footer    := | uvarint nfields | field… | uvarint nblocks | block… | xxh3 u64 |
+//	field     := | uvarint len | name | repetition:1 | type:1 | uvarint nchildren |  (preorder, root first)
+//	block     := | uvarint rows | flags:1 | [varint min_time varint max_time] | [uvarint offset uvarint size] |
+//	             uvarint nchunks | chunk-ref… |
+//	chunk-ref := | uvarint leaf | uvarint offset | uvarint size | uvarint entries | encoding:1 | flags:1 |
+//	             [varint min varint max] | [uvarint len(bloom) bloom] |
+//	trailer   := | footer size u32 | magic |
+func (w *Writer) writeFooter() {
+	s, err := w.schema.Schema()
+	if err != nil {
+		w.err = err
+		return
+	}
+	var b []byte
+	var fields []*dremel.Field
+	var walk func(f *dremel.Field)
+	walk = func(f *dremel.Field) {
+		fields = append(fields, f)
+		for _, c := range f.Children {
+			walk(c)
+		}
+	}
+	walk(s.Root)
+	b = binary.AppendUvarint(b, uint64(len(fields)))
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, uint64(len(f.Name)))
+		b = append(b, f.Name...)
+		b = append(b, byte(f.Repetition), byte(f.Type))
+		b = binary.AppendUvarint(b, uint64(len(f.Children)))
+	}
+	b = binary.AppendUvarint(b, uint64(len(w.blocks)))
+	for _, blk := range w.blocks {
+		b = binary.AppendUvarint(b, uint64(blk.rows))
+		var flags byte
+		if blk.hasTime {
+			flags |= 1
+		}
+		if blk.hasPresence {
+			flags |= 2
+		}
+		b = append(b, flags)
+		if blk.hasTime {
+			b = binary.AppendVarint(b, blk.minT)
+			b = binary.AppendVarint(b, blk.maxT)
+		}
+		if blk.hasPresence {
+			b = binary.AppendUvarint(b, uint64(blk.presOff))
+			b = binary.AppendUvarint(b, uint64(blk.presSize))
+		}
+		for i := range blk.chunks {
+			cm := &blk.chunks[i]
+			cm.leaf = s.Leaf(cm.path, cm.reps, cm.typ)
+			if cm.leaf < 0 {
+				panic("segment: internal error: chunk of a column missing from the schema")
+			}
+		}
+		sortChunks(blk.chunks)
+		b = binary.AppendUvarint(b, uint64(len(blk.chunks)))
+		for _, cm := range blk.chunks {
+			b = binary.AppendUvarint(b, uint64(cm.leaf))
+			b = binary.AppendUvarint(b, uint64(cm.off))
+			b = binary.AppendUvarint(b, uint64(cm.size))
+			b = binary.AppendUvarint(b, uint64(cm.entries))
+			b = append(b, cm.enc)
+			var flags byte
+			if cm.hasMinMax {
+				flags |= 1
+			}
+			if cm.bloom != nil {
+				flags |= 2
+			}
+			b = append(b, flags)
+			if cm.hasMinMax {
+				b = binary.AppendVarint(b, cm.lo)
+				b = binary.AppendVarint(b, cm.hi)
+			}
+			if cm.bloom != nil {
+				b = binary.AppendUvarint(b, uint64(len(cm.bloom)))
+				b = append(b, cm.bloom...)
+			}
+		}
+	}
+	b = appendSum(b, 0)
+	if len(b) > MaxFooterBytes {
+		w.err = fmt.Errorf("segment: footer of %d bytes", len(b))
+		return
+	}
+	w.write(b)
+	t := binary.LittleEndian.AppendUint32(nil, uint32(len(b)))
+	w.write(append(t, Magic...))
+}
+
+// sortChunks orders a block's chunks by leaf.
+func sortChunks(cs []chunkMeta) {
+	slices.SortFunc(cs, func(a, b chunkMeta) int { return cmp.Compare(a.leaf, b.leaf) })
+}
