@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"stele/internal/eventgen"
 )
 
 // benchLines builds a fixed set of realistic event lines (150-400 bytes):
@@ -94,4 +96,38 @@ func BenchmarkJSONValid(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/event")
 	b.ReportMetric(float64(benchTotal(lines))/float64(len(lines)), "bytes/event")
+}
+
+// generatedLines are 10,000 lines of the project's event generator, the
+// events every other benchmark uses (1% of them malformed).
+func generatedLines() [][]byte {
+	g := eventgen.New(eventgen.Config{Seed: 1, Malformed: 0.01})
+	var lines [][]byte
+	for range 10_000 {
+		l := g.Append(nil)
+		lines = append(lines, l[:len(l)-1])
+	}
+	return lines
+}
+
+// BenchmarkScanGenerated is the measure: Scan over generated
+// events, in MB/s, with json.Valid over the same lines for a ratio.
+func BenchmarkScanGenerated(b *testing.B) {
+	lines := generatedLines()
+	for _, bc := range []struct {
+		name string
+		fn   func([]byte) bool
+	}{
+		{"Scan", func(l []byte) bool { return Scan(l).Object }},
+		{"JSONValid", json.Valid},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(benchTotal(lines))
+			for i := 0; i < b.N; i++ {
+				for _, l := range lines {
+					bc.fn(l)
+				}
+			}
+		})
+	}
 }
