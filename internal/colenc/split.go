@@ -87,6 +87,9 @@ func appendSplit(dst []byte, vals []string) []byte {
 			skels = append(skels, s)
 		}
 		idx[i] = k
+		if i == 255 && len(skels) > 64 {
+			return nil // a sample says the skeletons are too varied to pay
+		}
 	}
 	if len(nums) == 0 {
 		return nil

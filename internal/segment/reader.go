@@ -416,17 +416,28 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 		if !ok {
 			return nil, corruptf("column missing from presence chunk")
 		}
+		nshapes := len(p.table) / max(p.stride, 1)
+		var has [maxShapes]uint8
+		for s := range nshapes {
+			has[s] = p.table[s*p.stride+bit/8] >> (bit % 8) & 1
+		}
 		col.D = make([]uint8, entries)
 		for i, s := range p.shapes {
-			col.D[i] = p.table[int(s)*p.stride+bit/8] >> (bit % 8) & 1
+			col.D[i] = has[s]
 		}
 	}
-	starts, values := 0, 0
-	for i := range entries {
-		if col.R[i] == 0 {
-			starts++
+	starts, values := entries, 0
+	if leaf.MaxR() > 0 {
+		starts = 0
+		for _, r := range col.R {
+			if r == 0 {
+				starts++
+			}
 		}
-		if int(col.D[i]) == leaf.MaxD() {
+	}
+	maxD := uint8(leaf.MaxD())
+	for _, d := range col.D {
+		if d == maxD {
 			values++
 		}
 	}
