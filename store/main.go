@@ -1,6 +1,11 @@
 // Store pulls events from supervisors, keeps them in columnar segments and
 // answers queries. See README.md.
 //
+// Certificates, as the supervisor's (see internal/mtls):
+//
+//	store gencert -name NAME -out PREFIX [-host h1,h2] [-days N]
+//	store fingerprint FILE.crt
+//
 // Subcommands for auditing and using the columnar format:
 //
 //	store shred                        JSON events on stdin → one JSON line per column
@@ -16,9 +21,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"stele/internal/mtls"
 )
 
 const usage = `usage:
+  store gencert -name NAME -out PREFIX [-host h1,h2] [-days N] [-key p256|ed25519]
+                                     a key (0600) and a self-signed certificate; prints its fingerprint
+  store fingerprint FILE.crt         the SHA-256 fingerprint of a certificate
   store shred                        JSON events on stdin; one JSON line per column on stdout
   store assemble                     column lines on stdin; JSON events on stdout
   store pack -o FILE                 JSON events on stdin; a segment file
@@ -36,6 +46,14 @@ func usagef(format string, args ...any) error {
 }
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "gencert":
+			os.Exit(mtls.Gencert("store", os.Args[2:], os.Stdout, os.Stderr))
+		case "fingerprint":
+			os.Exit(mtls.PrintFingerprint("store", os.Args[2:], os.Stdout, os.Stderr))
+		}
+	}
 	err := run(os.Args[1:], os.Stdin, os.Stdout)
 	var ue *usageError
 	switch {

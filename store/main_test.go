@@ -151,3 +151,23 @@ func TestSubcommands(t *testing.T) {
 		}
 	}
 }
+
+func TestGencertAndFingerprint(t *testing.T) {
+	bin := storeBin(t)
+	prefix := filepath.Join(t.TempDir(), "store1")
+	gen := runStore(t, bin, "", "gencert", "-name", "store1", "-out", prefix)
+	if gen.code != 0 {
+		t.Fatalf("gencert: %d %s", gen.code, gen.stderr)
+	}
+	fp := runStore(t, bin, "", "fingerprint", prefix+".crt")
+	if fp.code != 0 || strings.TrimSpace(fp.stdout) == "" || !strings.Contains(gen.stdout, strings.TrimSpace(fp.stdout)) {
+		t.Fatalf("gencert printed %q, fingerprint %q", gen.stdout, fp.stdout)
+	}
+	st, err := os.Stat(prefix + ".key")
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", err, st)
+	}
+	if again := runStore(t, bin, "", "gencert", "-name", "store1", "-out", prefix); again.code == 0 {
+		t.Fatal("gencert overwrote an existing key")
+	}
+}
