@@ -2,6 +2,9 @@ package buildpolicy
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"testing"
@@ -82,4 +85,46 @@ func TestEveryPackageIsDocumented(t *testing.T) {
 			t.Errorf("%s: documentation should begin %q, got %q", parts[0], want, parts[2])
 		}
 	}
+}
+
+// TestBuildsAreReproducible builds each binary twice, as `make build` does:
+// once with the usual build cache and once from scratch with an empty one,
+// and compares the bytes.
+func TestBuildsAreReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binaries twice, once from scratch")
+	}
+	root := strings.TrimSpace(string(must(exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output())))
+	freshCache := t.TempDir()
+	for _, bin := range binaries {
+		var sums [2][]byte
+		for i := range sums {
+			out := filepath.Join(t.TempDir(), "bin")
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, bin)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if i == 1 {
+				cmd.Env = append(cmd.Env, "GOCACHE="+freshCache)
+			}
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("build %s: %v\n%s", bin, err, b)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := sha256.Sum256(data)
+			sums[i] = h[:]
+		}
+		if !bytes.Equal(sums[0], sums[1]) {
+			t.Errorf("%s: two builds differ", bin)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic("buildpolicy: internal error: " + err.Error())
+	}
+	return v
 }
