@@ -195,8 +195,8 @@ func Open(opts Options) (*Log, error) {
 	l.retainLocked()
 	l.wg.Add(2)
 	go l.closerLoop()
-	go l.fsyncLoop()
-	go l.housekeepingLoop()
+	go l.every(l.opts.FsyncInterval, l.syncLatest)
+	go l.every(housekeepingInterval, l.housekeep)
 	return l, nil
 }
 
@@ -651,16 +651,17 @@ func (l *Log) closeFiles() {
 	l.lock.Close()
 }
 
-func (l *Log) fsyncLoop() {
+// every runs fn every d until Close.
+func (l *Log) every(d time.Duration, fn func()) {
 	defer l.wg.Done()
-	t := time.NewTicker(l.opts.FsyncInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-t.C:
-			l.syncLatest()
+			fn()
 		}
 	}
 }
@@ -685,20 +686,6 @@ func (l *Log) syncLatest() {
 			b.Str("error", err.Error())
 		})
 		l.mu.Unlock()
-	}
-}
-
-func (l *Log) housekeepingLoop() {
-	defer l.wg.Done()
-	t := time.NewTicker(housekeepingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-			l.housekeep()
-		}
 	}
 }
 
