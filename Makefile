@@ -5,7 +5,6 @@ GO        ?= go
 BIN       := bin
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w -buildid='
 FUZZTIME  ?= 10s
-BENCHTIME ?= 1x
 BENCHCOUNT ?= 5
 
 .PHONY: all build test bench fuzz demo clean
@@ -24,10 +23,11 @@ test:
 	$(GO) test -race -timeout 25m ./...
 
 # Benchmarks: every Benchmark in the module, several runs each so medians can be taken
-# (pipe the output to benchstat). BENCH=regexp narrows them.
+# (pipe the output to benchstat). BENCH=regexp narrows them. Benchmarks that run whole
+# programs take longer than the default benchtime once, so they run once per count.
 BENCH ?= .
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./...
+	$(GO) test -run '^$$' -bench '$(BENCH)' -count $(BENCHCOUNT) -timeout 60m ./...
 
 # Runs every fuzz target of every package for FUZZTIME each.
 fuzz:
