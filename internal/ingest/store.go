@@ -347,10 +347,11 @@ func (s *Store) Accept(source, chunk string, start, end int64, lines []byte, com
 
 // item is a line of a run on its way into the memtable.
 type item struct {
-	line []byte
-	part int64
-	t    int64
-	key  dedup.Key
+	line    []byte
+	part    int64
+	t       int64
+	key     dedup.Key
+	untimed bool
 }
 
 // commit logs the new lines of run with checkpoint next as one record and,
@@ -367,7 +368,7 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		if u {
 			untimed++
 		}
-		items = append(items, item{line: line, part: part, t: t, key: dedup.KeyOf(source, line)})
+		items = append(items, item{line: line, part: part, t: t, key: dedup.KeyOf(source, line), untimed: u})
 	}
 
 	tk := &ticket{done: make(chan struct{})}
@@ -425,8 +426,10 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 			s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n]}, it.part)
 			mem = mem[n+1:]
 			delete(s.pending, pendKey{it.part, it.key})
+			if it.untimed {
+				s.untimed++
+			}
 		}
-		s.untimed += int64(untimed)
 	}
 	close(tk.done)
 	s.mu.Unlock()
