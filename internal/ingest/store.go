@@ -47,7 +47,7 @@ const Untimed int64 = -1
 type Options struct {
 	Dir            string        // the write-ahead log goes in Dir/wal
 	DedupBudget    int           // identities kept in memory; at least 1
-	MemoryBytes    int64         // memtable bound; Accept fails with ErrFull beyond it
+	MemoryBytes    int64         // memtable bound, > 0; Accept fails with ErrFull beyond it
 	PartitionWidth time.Duration // time span of a de-duplication partition; 0 means 1h
 }
 
@@ -128,6 +128,9 @@ func Open(o Options) (*Store, ReplayReport, error) {
 	var rep ReplayReport
 	if o.Dir == "" {
 		return nil, rep, errors.New("ingest: no directory")
+	}
+	if o.MemoryBytes <= 0 {
+		return nil, rep, errors.New("ingest: MemoryBytes must be positive")
 	}
 	width := o.PartitionWidth
 	if width <= 0 {
@@ -371,34 +374,10 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		items = append(items, item{line: line, part: part, t: t, key: dedup.KeyOf(source, line), untimed: u})
 	}
 
-	tk := &ticket{done: make(chan struct{})}
-	var waits []*ticket
-	s.mu.Lock()
-	if s.err != nil {
-		s.mu.Unlock()
-		return s.err
+	fresh, size, lineBytes, tk, err := s.reserve(items)
+	if err != nil {
+		return err
 	}
-	fresh := items[:0]
-	var size, lineBytes int64
-	for _, it := range items {
-		isNew, other := s.reserveLocked(it.part, it.key, tk)
-		if isNew {
-			fresh = append(fresh, it)
-			size += int64(len(it.line)) + recordOverhead
-			lineBytes += int64(len(it.line)) + 1
-			continue
-		}
-		if other != nil && (len(waits) == 0 || waits[len(waits)-1] != other) {
-			waits = append(waits, other)
-		}
-	}
-	if size > 0 && s.memBytes+s.memHeld+size > s.limit {
-		s.releaseLocked(fresh)
-		s.mu.Unlock()
-		return fmt.Errorf("%w: %d bytes held, %d more would pass the limit of %d", ErrFull, s.memBytes+s.memHeld, size, s.limit)
-	}
-	s.memHeld += size
-	s.mu.Unlock()
 
 	// The record's lines stay on as the memtable's copy (the log does not
 	// keep the payload), so a run costs one allocation whatever its length.
@@ -409,41 +388,31 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		payload = append(payload, it.line...)
 		payload = append(payload, '\n')
 	}
-	_, err := s.log.Append(payload)
+	_, err = s.log.Append(payload)
 
 	s.mu.Lock()
 	s.memHeld -= size
 	if err != nil {
-		tk.failed = true
-		s.releaseLocked(fresh)
+		s.releaseLocked(fresh, tk)
 		if s.err == nil {
 			s.err = fmt.Errorf("%w: log append failed: %v", ErrClosed, err)
 		}
-	} else {
-		mem := payload[len(payload)-int(lineBytes):]
-		for _, it := range fresh {
-			n := len(it.line)
-			s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n]}, it.part)
-			mem = mem[n+1:]
-			delete(s.pending, pendKey{it.part, it.key})
-			if it.untimed {
-				s.untimed++
-			}
+		s.mu.Unlock()
+		return fmt.Errorf("ingest: chunk %s of %s: %w", chunk, source, err)
+	}
+	mem := payload[len(payload)-int(lineBytes):]
+	for _, it := range fresh {
+		n := len(it.line)
+		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n]}, it.part)
+		mem = mem[n+1:]
+		delete(s.pending, pendKey{it.part, it.key})
+		if it.untimed {
+			s.untimed++
 		}
 	}
 	close(tk.done)
 	s.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("ingest: chunk %s of %s: %w", chunk, source, err)
-	}
-	// A line skipped because another run reserved it is only safe to
-	// acknowledge once that run is durable.
-	for _, w := range waits {
-		<-w.done
-		if w.failed {
-			return fmt.Errorf("%w: a run holding lines of chunk %s of %s failed", ErrClosed, chunk, source)
-		}
-	}
+
 	s.cmu.Lock()
 	c.cp = next
 	s.cmu.Unlock()
@@ -453,10 +422,67 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 	return nil
 }
 
-// releaseLocked undoes the reservations of a run that will not be logged.
-// The index cannot forget one identity, so the partitions are dropped and
-// rebuilt from the memtable and the other reservations when next used.
-func (s *Store) releaseLocked(fresh []item) {
+// reserve reserves the identities of items that are new and the memtable
+// room they need, and returns them with the ticket that holds them. A line
+// that another run has reserved but not yet logged is left to that run, but
+// this run's record, whose checkpoint covers the line, may be logged only
+// after that run's: reserve waits for it and, if it failed, starts over.
+// Waiting cannot deadlock: a run reserves all its lines in one critical
+// section, so it only ever waits for runs that reserved before it.
+func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *ticket, err error) {
+	fresh = make([]item, 0, len(items))
+	for {
+		tk = &ticket{done: make(chan struct{})}
+		var waits []*ticket
+		fresh, size, lineBytes = fresh[:0], 0, 0
+		s.mu.Lock()
+		if s.err != nil {
+			s.mu.Unlock()
+			return nil, 0, 0, nil, s.err
+		}
+		for _, it := range items {
+			isNew, other := s.reserveLocked(it.part, it.key, tk)
+			if isNew {
+				fresh = append(fresh, it)
+				size += int64(len(it.line)) + recordOverhead
+				lineBytes += int64(len(it.line)) + 1
+				continue
+			}
+			if other != nil && other != tk && (len(waits) == 0 || waits[len(waits)-1] != other) {
+				waits = append(waits, other)
+			}
+		}
+		if size > 0 && s.memBytes+s.memHeld+size > s.limit {
+			s.releaseLocked(fresh, tk)
+			held := s.memBytes + s.memHeld
+			s.mu.Unlock()
+			return nil, 0, 0, nil, fmt.Errorf("%w: %d bytes held, %d more would pass the limit of %d", ErrFull, held, size, s.limit)
+		}
+		s.memHeld += size
+		s.mu.Unlock()
+
+		failed := false
+		for _, w := range waits {
+			<-w.done
+			failed = failed || w.failed
+		}
+		if !failed {
+			return fresh, size, lineBytes, tk, nil
+		}
+		s.mu.Lock()
+		s.memHeld -= size
+		s.releaseLocked(fresh, tk)
+		s.mu.Unlock()
+	}
+}
+
+// releaseLocked undoes the reservations of a run that will not be logged
+// and tells the runs waiting for it. The index cannot forget one identity,
+// so the partitions are dropped and rebuilt from the memtable and the other
+// reservations when next used.
+func (s *Store) releaseLocked(fresh []item, tk *ticket) {
+	tk.failed = true
+	close(tk.done)
 	for _, it := range fresh {
 		delete(s.pending, pendKey{it.part, it.key})
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"stele/internal/dedup"
 	"stele/internal/wal"
 )
 
@@ -571,3 +572,71 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+// TestReservationReleased has a run find a line reserved by another run that
+// then fails: it must store the line itself rather than skip it.
+func TestReservationReleased(t *testing.T) {
+	s, _ := open(t, Options{Dir: t.TempDir()})
+	defer s.Close()
+	l := []byte(ev(3))
+	part, ts, _ := s.partition(l[:len(l)-1], 0)
+	fresh, size, _, tk, err := s.reserve([]item{{line: l[:len(l)-1], part: part, t: ts, key: keyOf("s", l)}})
+	if err != nil || len(fresh) != 1 {
+		t.Fatalf("reserve: %v %d", err, len(fresh))
+	}
+	type result struct {
+		a   Accepted
+		err error
+	}
+	done := make(chan result)
+	run := evs(0, 5)
+	go func() {
+		a, err := s.Accept("s", "2", 0, int64(len(run)), run, false)
+		done <- result{a, err}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("Accept returned %+v while a line of it was reserved by a run not yet logged", r)
+	default:
+	}
+	s.mu.Lock()
+	s.memHeld -= size
+	s.releaseLocked(fresh, tk)
+	s.mu.Unlock()
+	r := <-done
+	if r.err != nil || r.a.New != 5 {
+		t.Fatalf("%+v %v, want all 5 lines stored", r.a, r.err)
+	}
+	checkOnce(t, s, want("s", run))
+}
+
+// TestAppendFails stops the store when the log refuses a record: nothing of
+// the run is visible and every later Accept fails.
+func TestAppendFails(t *testing.T) {
+	s, _ := open(t, Options{Dir: t.TempDir()})
+	run := evs(0, 5)
+	if _, err := s.Accept("s", "1", 0, int64(len(run)), run, false); err != nil {
+		t.Fatal(err)
+	}
+	s.log.Close()
+	more := evs(5, 10)
+	n := int64(len(run))
+	if _, err := s.Accept("s", "1", n, n+int64(len(more)), more, false); err == nil {
+		t.Fatal("Accept succeeded with the log closed")
+	}
+	if _, err := s.Accept("s", "2", 0, int64(len(more)), more, false); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after a failed append: %v", err)
+	}
+	if off, _ := s.Checkpoint("s", "1"); off != n {
+		t.Fatalf("checkpoint %d, want %d", off, n)
+	}
+	s.mu.Lock()
+	pending, held := len(s.pending), s.memHeld
+	s.mu.Unlock()
+	if pending != 0 || held != 0 {
+		t.Fatalf("%d reservations and %d bytes still held", pending, held)
+	}
+	checkOnce(t, s, want("s", run))
+}
+
+func keyOf(source string, line []byte) dedup.Key { return dedup.KeyOf(source, line) }
