@@ -30,10 +30,19 @@
 // de-duplication index and the memtable sit under one short-held mutex that
 // is never held across I/O, so concurrent Accepts share one group commit.
 // The identities of a run are reserved in the index before its append: a
-// concurrent run that meets a reserved identity skips the line and, before it
-// acknowledges, waits for the run that reserved it to be durable. A failed
-// append releases its reservations and stops the store (the log refuses
-// everything after a failed write).
+// concurrent run that meets a reserved identity skips the line but logs its
+// own record, whose checkpoint covers that line, only once the run that
+// reserved it is durable (so the log never holds a checkpoint past a line it
+// lacks); if that run failed, it reserves again. A failed append releases its
+// reservations and stops the store (the log refuses everything after a
+// failed write).
+//
+// # Memory
+//
+// The memtable is bounded by Options.MemoryBytes, charged the line and
+// recordOverhead per record; a run whose new lines would pass it is refused
+// whole with ErrFull (moving records to segments is not written yet). Replay
+// restores the whole log even beyond the bound.
 //
 // # Log record
 //

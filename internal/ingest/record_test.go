@@ -14,6 +14,9 @@ func TestBatchRoundTrip(t *testing.T) {
 		{source: strings.Repeat("x", 64), chunk: "19C", end: 9, count: 2, lines: []byte("{}\nabc\n")},
 	} {
 		p := appendBatch(nil, &b)
+		if len(p) != batchFixedSize+len(b.source)+len(b.chunk)+len(b.lines) {
+			t.Fatalf("%+v: %d bytes, not as the package documentation draws it", b, len(p))
+		}
 		got, err := decodeBatch(p)
 		if err != nil {
 			t.Fatalf("%+v: %v", b, err)
@@ -65,6 +68,7 @@ func TestDecodeBatchRejects(t *testing.T) {
 	}
 }
 
+// FuzzDecodeBatch is seeded from testdata/fuzz/FuzzDecodeBatch and below.
 func FuzzDecodeBatch(f *testing.F) {
 	f.Add(appendBatch(nil, &batch{source: "web1", chunk: "1C", end: 100, received: 7, count: 2, lines: []byte("{}\nxy\n")}))
 	f.Add(appendBatch(nil, &batch{source: "s", chunk: "Z", end: 0, complete: true}))
