@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"stele/internal/leakcheck"
 )
 
 const (
@@ -68,6 +70,7 @@ func TestKillChild(t *testing.T) {
 // and checks after each that every offset it acknowledged is covered and
 // every line is stored once.
 func TestKill9(t *testing.T) {
+	leakcheck.Check(t)
 	if testing.Short() {
 		t.Skip("runs child processes")
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"stele/internal/dedup"
+	"stele/internal/leakcheck"
 	"stele/internal/wal"
 )
 
@@ -92,6 +93,7 @@ func want(source string, run []byte) []string {
 }
 
 func TestAcceptRefuses(t *testing.T) {
+	leakcheck.Check(t)
 	s, _ := open(t, Options{Dir: t.TempDir()})
 	defer s.Close()
 	if _, err := s.Accept("web1", "1", 0, int64(len(evs(0, 3))), evs(0, 3), false); err != nil {
@@ -189,6 +191,7 @@ func TestExactlyOnce(t *testing.T) {
 		}, nil, map[string]Checkpoint{"1": {0, true}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			leakcheck.Check(t)
 			dir := t.TempDir()
 			s, _ := open(t, Options{Dir: dir})
 			for i, st := range tc.steps {
@@ -237,6 +240,7 @@ func mapsEqual(a, b map[string]Checkpoint) bool {
 // the source's lines from a random start), delivered by many goroutines in
 // overlapping runs at once; every line must be stored once.
 func TestConcurrent(t *testing.T) {
+	leakcheck.Check(t)
 	const sources, chunks, perChunk, workers = 4, 3, 300, 6
 	dir := t.TempDir()
 	s, _ := open(t, Options{Dir: dir, DedupBudget: 200, PartitionWidth: time.Hour})
@@ -301,6 +305,7 @@ func TestConcurrent(t *testing.T) {
 // TestEviction de-duplicates with room for a few lines only, so partitions
 // are evicted and rebuilt from the memtable all the time.
 func TestEviction(t *testing.T) {
+	leakcheck.Check(t)
 	dir := t.TempDir()
 	s, _ := open(t, Options{Dir: dir, DedupBudget: 5, PartitionWidth: time.Hour})
 	all := evs(0, 200) // about 29 partitions
@@ -338,6 +343,7 @@ func TestEviction(t *testing.T) {
 }
 
 func TestFull(t *testing.T) {
+	leakcheck.Check(t)
 	dir := t.TempDir()
 	first := evs(0, 10)
 	limit := int64(len(first)) + 10*recordOverhead + 50 // room for the first run, not two
@@ -373,6 +379,7 @@ func TestFull(t *testing.T) {
 // TestUntimed keeps lines without a usable time_ns once, with their receive
 // time, across re-fetches and a reopen.
 func TestUntimed(t *testing.T) {
+	leakcheck.Check(t)
 	dir := t.TempDir()
 	s, _ := open(t, Options{Dir: dir})
 	run := []byte("plain text\n{\"time\":\"2026-01-01T00:00:00Z\"}\n{\"time_ns\":-1}\n" + ev(1))
@@ -416,6 +423,7 @@ func TestUntimed(t *testing.T) {
 
 // TestLongRun cuts a run longer than one log record into several.
 func TestLongRun(t *testing.T) {
+	leakcheck.Check(t)
 	dir := t.TempDir()
 	s, _ := open(t, Options{Dir: dir})
 	line := `{"time_ns":1,"pad":"` + strings.Repeat("x", 100_000) + `"}` + "\n"
@@ -455,6 +463,7 @@ func walFiles(t *testing.T, dir string) []string {
 // then tears the last record: every acknowledged run must survive the first,
 // and only the torn record may be lost to the second.
 func TestCrash(t *testing.T) {
+	leakcheck.Check(t)
 	dir := t.TempDir()
 	s, _ := open(t, Options{Dir: dir})
 	var off int64
@@ -518,6 +527,7 @@ func TestCrash(t *testing.T) {
 // decode: Open applies what came before, reports it, and records logged after
 // it survive the next Open.
 func TestCorruptRecord(t *testing.T) {
+	leakcheck.Check(t)
 	dir := t.TempDir()
 	s, _ := open(t, Options{Dir: dir})
 	a := evs(0, 5)
@@ -565,6 +575,7 @@ func TestCorruptRecord(t *testing.T) {
 }
 
 func TestClosed(t *testing.T) {
+	leakcheck.Check(t)
 	s, _ := open(t, Options{Dir: t.TempDir()})
 	s.Close()
 	run := evs(0, 1)
@@ -576,6 +587,7 @@ func TestClosed(t *testing.T) {
 // TestReservationReleased has a run find a line reserved by another run that
 // then fails: it must store the line itself rather than skip it.
 func TestReservationReleased(t *testing.T) {
+	leakcheck.Check(t)
 	s, _ := open(t, Options{Dir: t.TempDir()})
 	defer s.Close()
 	l := []byte(ev(3))
@@ -613,6 +625,7 @@ func TestReservationReleased(t *testing.T) {
 // TestAppendFails stops the store when the log refuses a record: nothing of
 // the run is visible and every later Accept fails.
 func TestAppendFails(t *testing.T) {
+	leakcheck.Check(t)
 	s, _ := open(t, Options{Dir: t.TempDir()})
 	run := evs(0, 5)
 	if _, err := s.Accept("s", "1", 0, int64(len(run)), run, false); err != nil {
