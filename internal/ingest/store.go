@@ -185,9 +185,10 @@ var errStop = errors.New("ingest: stop replay")
 func (s *Store) apply(b *batch, rep *ReplayReport) {
 	rep.Batches++
 	s.mu.Lock()
-	for rest := b.lines; len(rest) > 0; {
+	// One copy of the batch's lines backs its records, as after Accept.
+	for rest := bytes.Clone(b.lines); len(rest) > 0; {
 		i := bytes.IndexByte(rest, '\n')
-		line := bytes.Clone(rest[:i])
+		line := rest[:i:i]
 		rest = rest[i+1:]
 		part, t, untimed := s.partition(line, b.received)
 		k := dedup.KeyOf(b.source, line)
