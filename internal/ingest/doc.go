@@ -70,5 +70,16 @@
 // Replay applies batches in log order. A batch that passed the log's
 // checksum but does not decode is corruption (a bug or a newer build): Open
 // reports it in ReplayReport.Corrupt and applies nothing from there on; the
-// store then fetches again what the checkpoints no longer cover.
+// store then fetches again what the checkpoints no longer cover. So that
+// records logged after that Open are not hidden behind the damage at the
+// next one, the good prefix is copied to a new log that replaces the old,
+// which is kept for inspection:
+//
+//	DIR/wal/                 the write-ahead log (package wal's files)
+//	DIR/wal.rebuild/         a new log being written; replaces wal/
+//	DIR/wal.corrupt-TIME/    a damaged log, moved aside
+//
+// A run longer than one record allows is logged as several batches, each
+// with the checkpoint at its last line. The test helper dumpLog prints a
+// log's batches (go test -run TestDump -ingest.dump DIR).
 package ingest
