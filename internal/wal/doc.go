@@ -32,9 +32,11 @@
 // # Recovery
 //
 // Replay stops at the end of the last whole record of the newest file. A
-// record that runs past the end of that file is the torn tail of a crash
-// and is cut off. A record whose checksum does not match, or that is cut
-// short in an older file, is corruption: Replay reports it (ErrCorrupt with
-// the file and offset) and the caller decides; Truncate cuts the log there
-// so the store can carry on and fetch again what the lost records held.
+// record that runs past the end of that file, or zeros where a crash left
+// blocks unwritten, is the torn tail of a crash and is cut off. A record
+// whose checksum does not match, or that is cut short in an older file, is
+// corruption: Replay cuts the log there too (dropping any later files) so
+// the store can carry on, and reports it in ReplayStats.Corrupt with the
+// file and offset, so the caller can record it and fetch again what the
+// lost records held.
 package wal
