@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"math"
+	"sync"
 )
 
 // huffmanSize estimates, from the byte histogram, the bytes an order-0
@@ -30,14 +31,41 @@ func huffmanSize(p []byte) int {
 // appendFlate appends uvarint(len(p)) and the raw DEFLATE stream of p.
 func appendFlate(dst, p []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(p)))
-	var buf bytes.Buffer
-	zw, err := flate.NewWriter(&buf, flateLevel)
+	d := deflaters.Get().(*deflater)
+	d.out.b = dst
+	d.zw.Reset(&d.out)
+	d.zw.Write(p) // writes to a sliceWriter cannot fail
+	d.zw.Close()
+	dst = d.out.b
+	d.out.b = nil
+	deflaters.Put(d)
+	return dst
+}
+
+// deflater is a flate.Writer with the slice it appends to. A new
+// flate.Writer allocates about a megabyte; the pool lets the many small
+// streams of a segment share a few.
+type deflater struct {
+	zw  *flate.Writer
+	out sliceWriter
+}
+
+var deflaters = sync.Pool{New: func() any {
+	d := new(deflater)
+	zw, err := flate.NewWriter(&d.out, flateLevel)
 	if err != nil {
 		panic("colenc: internal error: " + err.Error())
 	}
-	zw.Write(p) // writes to a bytes.Buffer cannot fail
-	zw.Close()
-	return append(dst, buf.Bytes()...)
+	d.zw = zw
+	return d
+}}
+
+// sliceWriter appends what is written to b.
+type sliceWriter struct{ b []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // inflate reads what appendFlate wrote: the size, then a DEFLATE stream
