@@ -28,6 +28,24 @@ func huffmanSize(p []byte) int {
 	return int(bits / 8)
 }
 
+// flateSample is the size of the sample estimateFlate compresses: twice
+// flate's 32 KB window, so that it sees what flate sees of any stretch of
+// the stream.
+const flateSample = 64 << 10
+
+// estimateFlate estimates the size of appendFlate(nil, p) from a sample
+// from the middle of p: flate looks back no further than its window, so
+// on a column of like values a sample's ratio is the whole stream's. It
+// returns 0 (flate may win) when p is too small to be worth sampling.
+func estimateFlate(p []byte) int {
+	if len(p) <= 2*flateSample {
+		return 0
+	}
+	mid := len(p)/2 - flateSample/2
+	z := appendFlate(nil, p[mid:mid+flateSample])
+	return int(int64(len(z)) * int64(len(p)) / flateSample)
+}
+
 // appendFlate appends uvarint(len(p)) and the raw DEFLATE stream of p.
 func appendFlate(dst, p []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(p)))

@@ -78,12 +78,33 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	for _, v := range vals {
 		raw += len(v)
 	}
-	if len(dst)-start <= raw/8 {
+	dictSize := len(dst) - start
+	if dictSize <= raw/8 {
 		return dst
 	}
-	best := appendSmallest(nil, appendPlainOrFlate(nil, vals), vals)
-	if len(best) < len(dst)-start {
-		return append(dst[:start], best...)
+	var split []byte
+	if len(vals) >= 64 {
+		split = appendSplit(nil, vals)
+	}
+	best := dictSize
+	if split != nil {
+		best = min(best, len(split))
+	}
+	// Compressing all the values is the costliest trial: a sample decides
+	// whether it can win. The margin keeps a sample's error from costing
+	// bytes.
+	plain := appendPlain(nil, vals)
+	pf := plain
+	if len(plain) >= minFlate && estimateFlate(plain) < best+best/8 {
+		if z := appendFlate([]byte{StrFlate}, plain); len(z) < len(plain) {
+			pf = z
+		}
+	}
+	switch {
+	case split != nil && len(split) < len(pf) && len(split) < dictSize:
+		return append(dst[:start], split...)
+	case len(pf) < dictSize:
+		return append(dst[:start], pf...)
 	}
 	return dst
 }
@@ -102,20 +123,8 @@ func appendSmallest(dst, enc []byte, vals []string) []byte {
 // appendPlainOrFlate appends the plain encoding of vals, or its flate
 // compression if that is smaller.
 func appendPlainOrFlate(dst []byte, vals []string) []byte {
-	lens := make([]int64, len(vals))
-	total := 0
-	for i, v := range vals {
-		lens[i] = int64(len(v))
-		total += len(v)
-	}
-	l := AppendInts(nil, lens)
 	start := len(dst)
-	dst = append(dst, StrPlain)
-	dst = binary.AppendUvarint(dst, uint64(len(l)))
-	dst = append(dst, l...)
-	for _, v := range vals {
-		dst = append(dst, v...)
-	}
+	dst = appendPlain(dst, vals)
 	plain := dst[start:]
 	if len(plain) < minFlate {
 		return dst
@@ -125,6 +134,22 @@ func appendPlainOrFlate(dst []byte, vals []string) []byte {
 		return dst
 	}
 	return append(dst[:start], z...)
+}
+
+// appendPlain appends the plain encoding of vals.
+func appendPlain(dst []byte, vals []string) []byte {
+	lens := make([]int64, len(vals))
+	for i, v := range vals {
+		lens[i] = int64(len(v))
+	}
+	l := AppendInts(nil, lens)
+	dst = append(dst, StrPlain)
+	dst = binary.AppendUvarint(dst, uint64(len(l)))
+	dst = append(dst, l...)
+	for _, v := range vals {
+		dst = append(dst, v...)
+	}
+	return dst
 }
 
 // Strings is a decoded string stream: the values are Data[Offs[i]:Offs[i+1]]
