@@ -33,7 +33,7 @@ func huffmanSize(p []byte) int {
 // the stream.
 const flateSample = 64 << 10
 
-// estimateFlate estimates the size of appendFlate(nil, p) from a sample
+// estimateFlate estimates the size of appendFlateBest(nil, p) from a sample
 // from the middle of p: flate looks back no further than its window, so
 // on a column of like values a sample's ratio is the whole stream's. It
 // returns 0 (flate may win) when p is too small to be worth sampling.
@@ -42,21 +42,62 @@ func estimateFlate(p []byte) int {
 		return 0
 	}
 	mid := len(p)/2 - flateSample/2
-	z := appendFlate(nil, p[mid:mid+flateSample])
-	return int(int64(len(z)) * int64(len(p)) / flateSample)
+	s := p[mid : mid+flateSample]
+	z := min(len(appendFlate(nil, s, lz)), len(appendFlate(nil, s, huffmanOnly)))
+	return int(int64(z) * int64(len(p)) / flateSample)
+}
+
+// flateMode is how appendFlate compresses. Both make standard DEFLATE,
+// which one decoder reads.
+type flateMode int
+
+const (
+	// lz is flate at flateLevel: repeated strings and Huffman codes.
+	lz flateMode = iota
+	// huffmanOnly codes bytes with Huffman codes alone. On streams with
+	// few long repeats (random identifiers, dictionary indexes whose runs
+	// the hybrid encoding took out) the short matches lz finds cost more
+	// bits than they save, and finding them is most of flate's time.
+	huffmanOnly
+)
+
+// modeSample is the size of the sample on which appendFlateBest tries
+// both modes.
+const modeSample = 16 << 10
+
+// appendFlateBest is appendFlate in whichever mode compresses p smaller:
+// both are tried on p when it is small, else on a sample from its middle
+// that then decides for the whole.
+func appendFlateBest(dst, p []byte) []byte {
+	if len(p) <= 2*modeSample {
+		h := appendFlate(dst, p, huffmanOnly)
+		z := appendFlate(nil, p, lz)
+		if len(z) < len(h)-len(dst) {
+			return append(dst, z...)
+		}
+		return h
+	}
+	mid := len(p)/2 - modeSample/2
+	s := p[mid : mid+modeSample]
+	var buf [modeSample / 2]byte // a sample that compresses well fits
+	mode := huffmanOnly
+	if len(appendFlate(buf[:0], s, lz)) < len(appendFlate(buf[:0], s, huffmanOnly)) {
+		mode = lz
+	}
+	return appendFlate(dst, p, mode)
 }
 
 // appendFlate appends uvarint(len(p)) and the raw DEFLATE stream of p.
-func appendFlate(dst, p []byte) []byte {
+func appendFlate(dst, p []byte, mode flateMode) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(p)))
-	d := deflaters.Get().(*deflater)
+	d := deflaters[mode].Get().(*deflater)
 	d.out.b = dst
 	d.zw.Reset(&d.out)
 	d.zw.Write(p) // writes to a sliceWriter cannot fail
 	d.zw.Close()
 	dst = d.out.b
 	d.out.b = nil
-	deflaters.Put(d)
+	deflaters[mode].Put(d)
 	return dst
 }
 
@@ -68,15 +109,21 @@ type deflater struct {
 	out sliceWriter
 }
 
-var deflaters = sync.Pool{New: func() any {
+// deflaters holds idle deflaters, by flateMode.
+var deflaters = [...]sync.Pool{
+	lz:          {New: func() any { return newDeflater(flateLevel) }},
+	huffmanOnly: {New: func() any { return newDeflater(flate.HuffmanOnly) }},
+}
+
+func newDeflater(level int) *deflater {
 	d := new(deflater)
-	zw, err := flate.NewWriter(&d.out, flateLevel)
+	zw, err := flate.NewWriter(&d.out, level)
 	if err != nil {
 		panic("colenc: internal error: " + err.Error())
 	}
 	d.zw = zw
 	return d
-}}
+}
 
 // sliceWriter appends what is written to b.
 type sliceWriter struct{ b []byte }

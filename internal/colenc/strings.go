@@ -96,7 +96,7 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	plain := appendPlain(nil, vals)
 	pf := plain
 	if len(plain) >= minFlate && estimateFlate(plain) < best+best/8 {
-		if z := appendFlate([]byte{StrFlate}, plain); len(z) < len(plain) {
+		if z := appendFlateBest([]byte{StrFlate}, plain); len(z) < len(plain) {
 			pf = z
 		}
 	}
@@ -129,7 +129,7 @@ func appendPlainOrFlate(dst []byte, vals []string) []byte {
 	if len(plain) < minFlate {
 		return dst
 	}
-	z := appendFlate([]byte{StrFlate}, plain)
+	z := appendFlateBest([]byte{StrFlate}, plain)
 	if len(z) >= len(plain) {
 		return dst
 	}
@@ -336,7 +336,7 @@ func AppendIndexes(dst []byte, idx []uint32, k int) []byte {
 		if huffmanSize(p) >= len(dst)-start {
 			return dst
 		}
-		z := appendFlate(nil, p)
+		z := appendFlateBest(nil, p)
 		if len(z)+1 < len(dst)-start {
 			dst = append(append(dst[:start], 0xff), z...)
 		}
