@@ -2,6 +2,7 @@ package colenc
 
 import (
 	"encoding/binary"
+	"math"
 )
 
 // flateLevel trades packing speed for size; strings that reach flate are
@@ -65,28 +66,41 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	if dict == nil {
 		return appendSmallest(dst, appendPlainOrFlate(nil, vals), vals)
 	}
-	start := len(dst)
-	dst = append(dst, StrDict)
-	dst = binary.AppendUvarint(dst, uint64(len(dict)))
-	d := appendPlainOrFlate(nil, dict)
-	dst = binary.AppendUvarint(dst, uint64(len(d)))
-	dst = append(dst, d...)
-	dst = AppendIndexes(dst, idx, len(dict))
-	// A dictionary far smaller than the raw bytes cannot lose to flate on
-	// the same values by much; skip measuring it.
 	raw := 0
 	for _, v := range vals {
 		raw += len(v)
 	}
-	dictSize := len(dst) - start
-	if dictSize <= raw/8 {
-		return dst
-	}
+	// With many distinct values, the split encoding often wins by far;
+	// measured first, it spares encoding a dictionary that an estimate
+	// says cannot come near it.
 	var split []byte
-	if len(vals) >= 64 {
+	splitTried := false
+	if len(vals) >= 64 && len(dict) > len(vals)/16 {
+		split, splitTried = appendSplit(nil, vals), true
+	}
+	start := len(dst)
+	dictSize := -1
+	if split == nil || estimateDict(dict, idx) < len(split)+len(split)/8 {
+		dst = append(dst, StrDict)
+		dst = binary.AppendUvarint(dst, uint64(len(dict)))
+		d := appendPlainOrFlate(nil, dict)
+		dst = binary.AppendUvarint(dst, uint64(len(d)))
+		dst = append(dst, d...)
+		dst = AppendIndexes(dst, idx, len(dict))
+		dictSize = len(dst) - start
+		// A dictionary far smaller than the raw bytes cannot lose to
+		// flate on the same values by much; skip measuring it.
+		if dictSize <= raw/8 {
+			return dst
+		}
+	}
+	if !splitTried && len(vals) >= 64 {
 		split = appendSplit(nil, vals)
 	}
-	best := dictSize
+	best := math.MaxInt
+	if dictSize >= 0 {
+		best = dictSize
+	}
 	if split != nil {
 		best = min(best, len(split))
 	}
@@ -101,12 +115,30 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 		}
 	}
 	switch {
-	case split != nil && len(split) < len(pf) && len(split) < dictSize:
+	case split != nil && len(split) < len(pf) && (dictSize < 0 || len(split) < dictSize):
 		return append(dst[:start], split...)
-	case len(pf) < dictSize:
+	case dictSize < 0 || len(pf) < dictSize:
 		return append(dst[:start], pf...)
 	}
 	return dst
+}
+
+// estimateDict estimates the size of a dictionary encoding without
+// compressing all of it: the entries from a sample, the indexes from
+// their bit width or byte entropy, whichever is less.
+func estimateDict(dict []string, idx []uint32) int {
+	d := appendPlain(nil, dict)
+	size := len(d)
+	if len(d) > 2*modeSample {
+		mid := len(d)/2 - modeSample/2
+		s := d[mid : mid+modeSample]
+		z := min(len(appendFlate(nil, s, lz)), len(appendFlate(nil, s, huffmanOnly)))
+		size = min(size, int(int64(z)*int64(len(d))/modeSample))
+	} else {
+		size = min(size, len(appendFlateBest(nil, d)))
+	}
+	k := len(dict)
+	return size + min(packedLen(len(idx), Width(uint64(k-1))), huffmanSize(indexBytes(idx, k)))
 }
 
 // appendSmallest appends enc, or the split encoding of vals if that is
