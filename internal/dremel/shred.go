@@ -400,6 +400,14 @@ func Shred(name string, records []Value) (*Schema, []Column, error) {
 		return nil, nil, err
 	}
 	sh := NewShredder(s)
+	// A top-level optional leaf has one entry per record: size its levels
+	// once rather than growing them.
+	for k, leaf := range s.Leaves {
+		if lazy(leaf) {
+			sh.cols[k].R = make([]uint8, 0, len(records))
+			sh.cols[k].D = make([]uint8, 0, len(records))
+		}
+	}
 	for i := range records {
 		if err := sh.Add(&records[i]); err != nil {
 			return nil, nil, fmt.Errorf("record %d: %w", i, err)
