@@ -125,6 +125,10 @@ func newDeflater(level int) *deflater {
 	return d
 }
 
+// inflaters holds idle flate readers: each holds a 32 KB window and its
+// tables, which a reset reuses.
+var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+
 // sliceWriter appends what is written to b.
 type sliceWriter struct{ b []byte }
 
@@ -147,8 +151,13 @@ func inflate(r *reader) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(min(size+1, 1<<20))) // a guess, capped: growth follows the data
 	br := bytes.NewReader(r.b)
-	zr := flate.NewReader(br) // br is an io.ByteReader: flate reads no further than the stream's end
-	if _, err := io.Copy(&buf, io.LimitReader(zr, int64(size)+1)); err != nil {
+	zr := inflaters.Get().(io.ReadCloser)
+	defer inflaters.Put(zr)
+	// br is an io.ByteReader: flate reads no further than the stream's end.
+	if err := zr.(flate.Resetter).Reset(br, nil); err != nil {
+		return nil, corruptf("flate: %v", err)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(zr, int64(size)+1)); err != nil {
 		return nil, corruptf("flate: %v", err)
 	}
 	if uint64(buf.Len()) != size {
