@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"math"
+	"sync"
 )
 
 // huffmanSize estimates, from the byte histogram, the bytes an order-0
@@ -27,17 +28,113 @@ func huffmanSize(p []byte) int {
 	return int(bits / 8)
 }
 
+// flateSample is the size of the sample estimateFlate compresses: twice
+// flate's 32 KB window, so that it sees what flate sees of any stretch of
+// the stream.
+const flateSample = 64 << 10
+
+// estimateFlate estimates the size of appendFlateBest(nil, p) from a sample
+// from the middle of p: flate looks back no further than its window, so
+// on a column of like values a sample's ratio is the whole stream's. It
+// returns 0 (flate may win) when p is too small to be worth sampling.
+func estimateFlate(p []byte) int {
+	if len(p) <= 2*flateSample {
+		return 0
+	}
+	mid := len(p)/2 - flateSample/2
+	s := p[mid : mid+flateSample]
+	z := min(len(appendFlate(nil, s, lz)), len(appendFlate(nil, s, huffmanOnly)))
+	return int(int64(z) * int64(len(p)) / flateSample)
+}
+
+// flateMode is how appendFlate compresses. Both make standard DEFLATE,
+// which one decoder reads.
+type flateMode int
+
+const (
+	// lz is flate at flateLevel: repeated strings and Huffman codes.
+	lz flateMode = iota
+	// huffmanOnly codes bytes with Huffman codes alone. On streams with
+	// few long repeats (random identifiers, dictionary indexes whose runs
+	// the hybrid encoding took out) the short matches lz finds cost more
+	// bits than they save, and finding them is most of flate's time.
+	huffmanOnly
+)
+
+// modeSample is the size of the sample on which appendFlateBest tries
+// both modes.
+const modeSample = 16 << 10
+
+// appendFlateBest is appendFlate in whichever mode compresses p smaller:
+// both are tried on p when it is small, else on a sample from its middle
+// that then decides for the whole.
+func appendFlateBest(dst, p []byte) []byte {
+	if len(p) <= 2*modeSample {
+		h := appendFlate(dst, p, huffmanOnly)
+		z := appendFlate(nil, p, lz)
+		if len(z) < len(h)-len(dst) {
+			return append(dst, z...)
+		}
+		return h
+	}
+	mid := len(p)/2 - modeSample/2
+	s := p[mid : mid+modeSample]
+	var buf [modeSample / 2]byte // a sample that compresses well fits
+	mode := huffmanOnly
+	if len(appendFlate(buf[:0], s, lz)) < len(appendFlate(buf[:0], s, huffmanOnly)) {
+		mode = lz
+	}
+	return appendFlate(dst, p, mode)
+}
+
 // appendFlate appends uvarint(len(p)) and the raw DEFLATE stream of p.
-func appendFlate(dst, p []byte) []byte {
+func appendFlate(dst, p []byte, mode flateMode) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(p)))
-	var buf bytes.Buffer
-	zw, err := flate.NewWriter(&buf, flateLevel)
+	d := deflaters[mode].Get().(*deflater)
+	d.out.b = dst
+	d.zw.Reset(&d.out)
+	d.zw.Write(p) // writes to a sliceWriter cannot fail
+	d.zw.Close()
+	dst = d.out.b
+	d.out.b = nil
+	deflaters[mode].Put(d)
+	return dst
+}
+
+// deflater is a flate.Writer with the slice it appends to. A new
+// flate.Writer allocates about a megabyte; the pool lets the many small
+// streams of a segment share a few.
+type deflater struct {
+	zw  *flate.Writer
+	out sliceWriter
+}
+
+// deflaters holds idle deflaters, by flateMode.
+var deflaters = [...]sync.Pool{
+	lz:          {New: func() any { return newDeflater(flateLevel) }},
+	huffmanOnly: {New: func() any { return newDeflater(flate.HuffmanOnly) }},
+}
+
+func newDeflater(level int) *deflater {
+	d := new(deflater)
+	zw, err := flate.NewWriter(&d.out, level)
 	if err != nil {
 		panic("colenc: internal error: " + err.Error())
 	}
-	zw.Write(p) // writes to a bytes.Buffer cannot fail
-	zw.Close()
-	return append(dst, buf.Bytes()...)
+	d.zw = zw
+	return d
+}
+
+// inflaters holds idle flate readers: each holds a 32 KB window and its
+// tables, which a reset reuses.
+var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+
+// sliceWriter appends what is written to b.
+type sliceWriter struct{ b []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // inflate reads what appendFlate wrote: the size, then a DEFLATE stream
@@ -54,8 +151,13 @@ func inflate(r *reader) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(min(size+1, 1<<20))) // a guess, capped: growth follows the data
 	br := bytes.NewReader(r.b)
-	zr := flate.NewReader(br) // br is an io.ByteReader: flate reads no further than the stream's end
-	if _, err := io.Copy(&buf, io.LimitReader(zr, int64(size)+1)); err != nil {
+	zr := inflaters.Get().(io.ReadCloser)
+	defer inflaters.Put(zr)
+	// br is an io.ByteReader: flate reads no further than the stream's end.
+	if err := zr.(flate.Resetter).Reset(br, nil); err != nil {
+		return nil, corruptf("flate: %v", err)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(zr, int64(size)+1)); err != nil {
 		return nil, corruptf("flate: %v", err)
 	}
 	if uint64(buf.Len()) != size {

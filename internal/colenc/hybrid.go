@@ -14,24 +14,9 @@ import "encoding/binary"
 // A run of 8 or more equal values becomes an rle-run; other values are
 // bit-packed in groups of 8, the last group padded with zeros.
 func AppendHybrid(dst []byte, vals []uint32, w int) []byte {
-	var pending []uint32
-	var wide []uint64
-	flush := func(final bool) {
-		if len(pending) == 0 {
-			return
-		}
-		for final && len(pending)%8 != 0 {
-			pending = append(pending, 0)
-		}
-		groups := len(pending) / 8
-		dst = binary.AppendUvarint(dst, uint64(groups)<<1|1)
-		wide = wide[:0]
-		for _, v := range pending {
-			wide = append(wide, uint64(v))
-		}
-		dst = appendPacked(dst, wide, w)
-		pending = pending[:0]
-	}
+	// vals[lo:i] are waiting to be bit-packed: values before a run of 8
+	// or more equal ones, which becomes an rle-run.
+	lo := 0
 	for i := 0; i < len(vals); {
 		j := i + 1
 		for j < len(vals) && vals[j] == vals[i] {
@@ -40,25 +25,60 @@ func AppendHybrid(dst []byte, vals []uint32, w int) []byte {
 		run := j - i
 		// Complete a partial group from the run before it can become an
 		// rle-run: bit-packed runs hold whole groups only.
-		if k := len(pending) % 8; k != 0 && run >= 8 {
-			take := 8 - k
-			pending = append(pending, vals[i:i+take]...)
-			i += take
-			run -= take
+		if k := (i - lo) % 8; k != 0 && run >= 8 {
+			i += 8 - k
+			run -= 8 - k
 		}
 		if run >= 8 {
-			flush(false)
+			dst = appendPackedRun(dst, vals[lo:i], w)
 			dst = binary.AppendUvarint(dst, uint64(run)<<1)
 			v := vals[i]
 			for b := 0; b < (w+7)/8; b++ {
 				dst = append(dst, byte(v>>(8*b)))
 			}
-		} else {
-			pending = append(pending, vals[i:j]...)
+			lo = j
 		}
 		i = j
 	}
-	flush(true)
+	return appendPackedRun(dst, vals[lo:], w)
+}
+
+// appendPackedRun appends vals as one packed-run, the last group padded
+// with zeros; nothing if vals is empty.
+func appendPackedRun(dst []byte, vals []uint32, w int) []byte {
+	if len(vals) == 0 {
+		return dst
+	}
+	groups := (len(vals) + 7) / 8
+	dst = binary.AppendUvarint(dst, uint64(groups)<<1|1)
+	if w == 0 {
+		return dst
+	}
+	var acc uint64 // pending bits, low first
+	var n int      // number of pending bits
+	for k := range groups * 8 {
+		var v uint64
+		if k < len(vals) {
+			v = uint64(vals[k])
+		}
+		acc |= v << n
+		if n+w >= 64 {
+			dst = binary.LittleEndian.AppendUint64(dst, acc)
+			spill := n + w - 64
+			if spill > 0 {
+				acc = v >> (w - spill)
+			} else {
+				acc = 0
+			}
+			n = spill
+		} else {
+			n += w
+		}
+	}
+	for ; n > 0; n -= 8 {
+		dst = append(dst, byte(acc))
+		acc >>= 8
+	}
 	return dst
 }
 

@@ -95,7 +95,7 @@ func AppendInts(dst []byte, vals []int64) []byte {
 			p = binary.AppendUvarint(p, uint64(v)-uint64(lo))
 		}
 		if huffmanSize(p) < bestSize {
-			z := appendFlate(appendVarint([]byte{IntFlate}, lo), p)
+			z := appendFlateBest(appendVarint([]byte{IntFlate}, lo), p)
 			if len(z) < bestSize {
 				return append(dst[:start], z...)
 			}

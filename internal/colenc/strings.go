@@ -2,6 +2,7 @@ package colenc
 
 import (
 	"encoding/binary"
+	"math"
 )
 
 // flateLevel trades packing speed for size; strings that reach flate are
@@ -65,27 +66,79 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	if dict == nil {
 		return appendSmallest(dst, appendPlainOrFlate(nil, vals), vals)
 	}
-	start := len(dst)
-	dst = append(dst, StrDict)
-	dst = binary.AppendUvarint(dst, uint64(len(dict)))
-	d := appendPlainOrFlate(nil, dict)
-	dst = binary.AppendUvarint(dst, uint64(len(d)))
-	dst = append(dst, d...)
-	dst = AppendIndexes(dst, idx, len(dict))
-	// A dictionary far smaller than the raw bytes cannot lose to flate on
-	// the same values by much; skip measuring it.
 	raw := 0
 	for _, v := range vals {
 		raw += len(v)
 	}
-	if len(dst)-start <= raw/8 {
-		return dst
+	// With many distinct values, the split encoding often wins by far;
+	// measured first, it spares encoding a dictionary that an estimate
+	// says cannot come near it.
+	var split []byte
+	splitTried := false
+	if len(vals) >= 64 && len(dict) > len(vals)/16 {
+		split, splitTried = appendSplit(nil, vals), true
 	}
-	best := appendSmallest(nil, appendPlainOrFlate(nil, vals), vals)
-	if len(best) < len(dst)-start {
-		return append(dst[:start], best...)
+	start := len(dst)
+	dictSize := -1
+	if split == nil || estimateDict(dict, idx) < len(split)+len(split)/8 {
+		dst = append(dst, StrDict)
+		dst = binary.AppendUvarint(dst, uint64(len(dict)))
+		d := appendPlainOrFlate(nil, dict)
+		dst = binary.AppendUvarint(dst, uint64(len(d)))
+		dst = append(dst, d...)
+		dst = AppendIndexes(dst, idx, len(dict))
+		dictSize = len(dst) - start
+		// A dictionary far smaller than the raw bytes cannot lose to
+		// flate on the same values by much; skip measuring it.
+		if dictSize <= raw/8 {
+			return dst
+		}
+	}
+	if !splitTried && len(vals) >= 64 {
+		split = appendSplit(nil, vals)
+	}
+	best := math.MaxInt
+	if dictSize >= 0 {
+		best = dictSize
+	}
+	if split != nil {
+		best = min(best, len(split))
+	}
+	// Compressing all the values is the costliest trial: a sample decides
+	// whether it can win. The margin keeps a sample's error from costing
+	// bytes.
+	plain := appendPlain(nil, vals)
+	pf := plain
+	if len(plain) >= minFlate && estimateFlate(plain) < best+best/8 {
+		if z := appendFlateBest([]byte{StrFlate}, plain); len(z) < len(plain) {
+			pf = z
+		}
+	}
+	switch {
+	case split != nil && len(split) < len(pf) && (dictSize < 0 || len(split) < dictSize):
+		return append(dst[:start], split...)
+	case dictSize < 0 || len(pf) < dictSize:
+		return append(dst[:start], pf...)
 	}
 	return dst
+}
+
+// estimateDict estimates the size of a dictionary encoding without
+// compressing all of it: the entries from a sample, the indexes from
+// their bit width or byte entropy, whichever is less.
+func estimateDict(dict []string, idx []uint32) int {
+	d := appendPlain(nil, dict)
+	size := len(d)
+	if len(d) > 2*modeSample {
+		mid := len(d)/2 - modeSample/2
+		s := d[mid : mid+modeSample]
+		z := min(len(appendFlate(nil, s, lz)), len(appendFlate(nil, s, huffmanOnly)))
+		size = min(size, int(int64(z)*int64(len(d))/modeSample))
+	} else {
+		size = min(size, len(appendFlateBest(nil, d)))
+	}
+	k := len(dict)
+	return size + min(packedLen(len(idx), Width(uint64(k-1))), huffmanSize(indexBytes(idx, k)))
 }
 
 // appendSmallest appends enc, or the split encoding of vals if that is
@@ -102,29 +155,33 @@ func appendSmallest(dst, enc []byte, vals []string) []byte {
 // appendPlainOrFlate appends the plain encoding of vals, or its flate
 // compression if that is smaller.
 func appendPlainOrFlate(dst []byte, vals []string) []byte {
+	start := len(dst)
+	dst = appendPlain(dst, vals)
+	plain := dst[start:]
+	if len(plain) < minFlate {
+		return dst
+	}
+	z := appendFlateBest([]byte{StrFlate}, plain)
+	if len(z) >= len(plain) {
+		return dst
+	}
+	return append(dst[:start], z...)
+}
+
+// appendPlain appends the plain encoding of vals.
+func appendPlain(dst []byte, vals []string) []byte {
 	lens := make([]int64, len(vals))
-	total := 0
 	for i, v := range vals {
 		lens[i] = int64(len(v))
-		total += len(v)
 	}
 	l := AppendInts(nil, lens)
-	start := len(dst)
 	dst = append(dst, StrPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(l)))
 	dst = append(dst, l...)
 	for _, v := range vals {
 		dst = append(dst, v...)
 	}
-	plain := dst[start:]
-	if len(plain) < minFlate {
-		return dst
-	}
-	z := appendFlate([]byte{StrFlate}, plain)
-	if len(z) >= len(plain) {
-		return dst
-	}
-	return append(dst[:start], z...)
+	return dst
 }
 
 // Strings is a decoded string stream: the values are Data[Offs[i]:Offs[i+1]]
@@ -311,7 +368,7 @@ func AppendIndexes(dst []byte, idx []uint32, k int) []byte {
 		if huffmanSize(p) >= len(dst)-start {
 			return dst
 		}
-		z := appendFlate(nil, p)
+		z := appendFlateBest(nil, p)
 		if len(z)+1 < len(dst)-start {
 			dst = append(append(dst[:start], 0xff), z...)
 		}

@@ -100,6 +100,19 @@ func (f *Field) child(name string, rep Repetition, typ Type) (int, bool) {
 	return 0, false
 }
 
+// childNear is child, trying index hint first: the members of records of
+// one kind come in the order their fields were first seen, so a member's
+// field is usually the one after the previous member's, and a string
+// comparison spares hashing the name.
+func (f *Field) childNear(hint int, name string, rep Repetition, typ Type) (int, bool) {
+	if hint < len(f.Children) {
+		if c := f.Children[hint]; c.Name == name && c.Repetition == rep && c.Type == typ {
+			return hint, true
+		}
+	}
+	return f.child(name, rep, typ)
+}
+
 // MaxR is the maximum repetition level of the field.
 func (f *Field) MaxR() int { return f.maxR }
 

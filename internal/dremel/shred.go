@@ -82,13 +82,16 @@ func (b *Builder) Add(record *Value) error {
 }
 
 func (b *Builder) merge(g *Field, members []Member, depth int) error {
+	next := 0
 	for i := range members {
 		m := &members[i]
 		rep, typ := classify(&m.Value, depth+1)
-		c, err := b.child(g, m.Key, rep, typ)
+		j, err := b.child(g, next, m.Key, rep, typ)
 		if err != nil {
 			return err
 		}
+		next = j + 1
+		c := g.Children[j]
 		if typ != Group {
 			continue
 		}
@@ -107,18 +110,20 @@ func (b *Builder) merge(g *Field, members []Member, depth int) error {
 	return nil
 }
 
-func (b *Builder) child(g *Field, name string, rep Repetition, typ Type) (*Field, error) {
-	if i, ok := g.child(name, rep, typ); ok {
-		return g.Children[i], nil
+// child returns the index in g of its child name of type rep typ, adding
+// it if needed; hint is as for Field.childNear.
+func (b *Builder) child(g *Field, hint int, name string, rep Repetition, typ Type) (int, error) {
+	if i, ok := g.childNear(hint, name, rep, typ); ok {
+		return i, nil
 	}
 	if typ != Group {
 		if b.leaves >= MaxLeaves {
-			return nil, ErrTooManyColumns
+			return 0, ErrTooManyColumns
 		}
 		b.leaves++
 	}
 	if b.fields >= MaxFields {
-		return nil, ErrTooManyColumns
+		return 0, ErrTooManyColumns
 	}
 	b.fields++
 	c := &Field{Name: name, Repetition: rep, Type: typ}
@@ -127,7 +132,7 @@ func (b *Builder) child(g *Field, name string, rep Repetition, typ Type) (*Field
 	}
 	g.byName[name] = append(g.byName[name], len(g.Children))
 	g.Children = append(g.Children, c)
-	return c, nil
+	return len(g.Children) - 1, nil
 }
 
 // AddLeaf adds the leaf with the given path, repetitions and type.
@@ -144,11 +149,11 @@ func (b *Builder) AddLeaf(path []string, reps []Repetition, typ Type) error {
 		if i == len(path)-1 {
 			t = typ
 		}
-		c, err := b.child(g, n, reps[i], t)
+		j, err := b.child(g, 0, n, reps[i], t)
 		if err != nil {
 			return err
 		}
-		g = c
+		g = g.Children[j]
 	}
 	return nil
 }
@@ -286,10 +291,11 @@ func (sh *Shredder) group(g *Field, members []Member, r, d int) error {
 	for range g.Children {
 		sh.slots = append(sh.slots, nil)
 	}
+	next := 0
 	for i := range members {
 		m := &members[i]
 		rep, typ := classify(&m.Value, g.depth+1)
-		j, ok := g.child(m.Key, rep, typ)
+		j, ok := g.childNear(next, m.Key, rep, typ)
 		if !ok && rep == Optional {
 			j, ok = g.child(m.Key, Required, typ)
 		}
@@ -300,6 +306,7 @@ func (sh *Shredder) group(g *Field, members []Member, r, d int) error {
 			return fmt.Errorf("%w: no field %q of type %s %s", ErrMismatch, m.Key, rep, typ)
 		}
 		sh.slots[base+j] = &m.Value
+		next = j + 1
 	}
 	for j, c := range g.Children {
 		v := sh.slots[base+j]
@@ -400,6 +407,14 @@ func Shred(name string, records []Value) (*Schema, []Column, error) {
 		return nil, nil, err
 	}
 	sh := NewShredder(s)
+	// A top-level optional leaf has one entry per record: size its levels
+	// once rather than growing them.
+	for k, leaf := range s.Leaves {
+		if lazy(leaf) {
+			sh.cols[k].R = make([]uint8, 0, len(records))
+			sh.cols[k].D = make([]uint8, 0, len(records))
+		}
+	}
 	for i := range records {
 		if err := sh.Add(&records[i]); err != nil {
 			return nil, nil, fmt.Errorf("record %d: %w", i, err)
