@@ -3,16 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+	"stele/internal/goldenfile"
+)
 
 // storeBin builds the real store binary once per test run.
 func storeBin(t *testing.T) string {
@@ -46,24 +45,6 @@ func runStore(t *testing.T, bin, stdin string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
 func sameJSONLines(t *testing.T, got, want string) {
 	t.Helper()
 	g := strings.Split(strings.TrimSpace(got), "\n")
@@ -95,7 +76,7 @@ func TestSubcommands(t *testing.T) {
 	if sh.code != 0 {
 		t.Fatalf("shred: %+v", sh)
 	}
-	golden(t, "document.columns", sh.stdout)
+	goldenfile.Check(t, "document.columns", []byte(sh.stdout))
 	if !strings.Contains(sh.stdout, `{"column":"Name.Language.Code","type":"string","max_r":2,"max_d":3,"values":[["en-us",0,3],["en",2,3],[null,1,1],["en-gb",1,3],[null,0,1]]`) {
 		t.Error("shred output lacks the Name.Language.Code line")
 	}

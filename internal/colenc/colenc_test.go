@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,27 +12,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"stele/internal/goldenfile"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file:\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 // TestParquetVectors checks the byte vectors of the Parquet specification
 // (Encodings.md, "Run Length Encoding / Bit-Packing Hybrid").
@@ -123,7 +104,7 @@ func TestIntsGolden(t *testing.T) {
 			t.Errorf("%s: decoded %v, %v", tt.name, got, err)
 		}
 	}
-	golden(t, "ints.golden", out.Bytes())
+	goldenfile.Check(t, "ints.golden", out.Bytes())
 }
 
 var strCases = []struct {
@@ -177,7 +158,7 @@ func TestStringsGolden(t *testing.T) {
 			t.Errorf("%s: decoded %q", tt.name, got)
 		}
 	}
-	golden(t, "strings.golden", out.Bytes())
+	goldenfile.Check(t, "strings.golden", out.Bytes())
 }
 
 func TestBoolsAndLevelsGolden(t *testing.T) {
@@ -200,7 +181,7 @@ func TestBoolsAndLevelsGolden(t *testing.T) {
 			t.Errorf("levels %v: %v, %v", l.levels, got, err)
 		}
 	}
-	golden(t, "bools-levels.golden", out.Bytes())
+	goldenfile.Check(t, "bools-levels.golden", out.Bytes())
 }
 
 func TestRandomRoundTrip(t *testing.T) {

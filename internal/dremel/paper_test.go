@@ -4,33 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
+
+	"stele/internal/goldenfile"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
 // golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file:\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 // documentSchema is the schema of Figure 2 of the paper:
 //
@@ -152,7 +132,7 @@ func TestPaperColumnStripes(t *testing.T) {
 		}
 		text = AppendColumnLine(text, leaf, &cols[i])
 	}
-	golden(t, "document.columns", text)
+	goldenfile.Check(t, "document.columns", text)
 
 	// Full assembly gives back r1 and r2.
 	ptrs := make([]*Column, len(cols))
@@ -247,7 +227,7 @@ func TestInferredDocument(t *testing.T) {
 	for i, leaf := range s.Leaves {
 		text = AppendColumnLine(text, leaf, &cols[i])
 	}
-	golden(t, "document-inferred.columns", text)
+	goldenfile.Check(t, "document-inferred.columns", text)
 
 	// The issue's example line, as JSON values.
 	want := `{"column":"Name.Language.Code","type":"string","max_r":2,"max_d":3,"values":[["en-us",0,3],["en",2,3],[null,1,1],["en-gb",1,3],[null,0,1]]}`

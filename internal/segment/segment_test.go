@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -14,27 +13,8 @@ import (
 	"testing"
 
 	"stele/internal/dremel"
+	"stele/internal/goldenfile"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file", path)
-	}
-}
 
 // smallEvents is the input of the golden segment: a few shapes of event,
 // two blocks of three records.
@@ -100,7 +80,7 @@ func TestGoldenSegment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "small.seg", data)
+	goldenfile.Check(t, "small.seg", data)
 	r, err := Open(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +89,7 @@ func TestGoldenSegment(t *testing.T) {
 	if err := r.Inspect(&text, int64(len(data))); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "small.inspect", text.Bytes())
+	goldenfile.Check(t, "small.inspect", text.Bytes())
 
 	got, err := unpack(t, data, nil)
 	if err != nil {
