@@ -54,22 +54,3 @@ func TestEventFieldsOrder(t *testing.T) {
 		t.Errorf("got %s want %s", got, want)
 	}
 }
-
-func FuzzAppendString(f *testing.F) {
-	f.Add("plain")
-	f.Add("\x00\xff\u2029\"\\")
-	f.Fuzz(func(t *testing.T, s string) {
-		out := AppendString(nil, s)
-		var back string
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("AppendString(%q) = %q, invalid: %v", s, out, err)
-		}
-		// json.Marshal replaces invalid UTF-8 the same way we do.
-		want, _ := json.Marshal(s)
-		var wantBack string
-		_ = json.Unmarshal(want, &wantBack)
-		if back != wantBack {
-			t.Fatalf("round trip %q: got %q want %q", s, back, wantBack)
-		}
-	})
-}
