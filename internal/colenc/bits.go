@@ -55,8 +55,9 @@ func appendPacked(dst []byte, vals []uint64, w int) []byte {
 }
 
 // unpack decodes len(dst) values of width w from src, which must hold
-// exactly packedLen(len(dst), w) bytes.
-func unpack(dst []uint64, src []byte, w int) error {
+// exactly packedLen(len(dst), w) bytes. Into int64s the bits are
+// reinterpreted, sparing the integer decoders a second slice.
+func unpack[T uint64 | int64](dst []T, src []byte, w int) error {
 	if len(src) != packedLen(len(dst), w) {
 		return corruptf("%d packed bytes for %d values of %d bits", len(src), len(dst), w)
 	}
@@ -77,7 +78,7 @@ func unpack(dst []uint64, src []byte, w int) error {
 			if at+8 > len(src) {
 				break
 			}
-			dst[i] = binary.LittleEndian.Uint64(src[at:]) >> (bit & 7) & mask
+			dst[i] = T(binary.LittleEndian.Uint64(src[at:]) >> (bit & 7) & mask)
 		}
 	}
 	for ; i < len(dst); i++ {
@@ -89,46 +90,7 @@ func unpack(dst []uint64, src []byte, w int) error {
 			v |= uint64(src[at]>>off&(1<<take-1)) << k
 			k += take
 		}
-		dst[i] = v
-	}
-	return nil
-}
-
-// unpackInts is unpack into int64s (the bits reinterpreted), sparing the
-// integer decoders a second slice.
-func unpackInts(dst []int64, src []byte, w int) error {
-	if len(src) != packedLen(len(dst), w) {
-		return corruptf("%d packed bytes for %d values of %d bits", len(src), len(dst), w)
-	}
-	if w == 0 {
-		clear(dst)
-		return nil
-	}
-	mask := uint64(1)<<w - 1
-	if w == 64 {
-		mask = ^uint64(0)
-	}
-	i := 0
-	if w <= 56 {
-		for ; i < len(dst); i++ {
-			bit := i * w
-			at := bit >> 3
-			if at+8 > len(src) {
-				break
-			}
-			dst[i] = int64(binary.LittleEndian.Uint64(src[at:]) >> (bit & 7) & mask)
-		}
-	}
-	for ; i < len(dst); i++ {
-		bit := i * w
-		var v uint64
-		for k := 0; k < w; {
-			at, off := (bit+k)>>3, (bit+k)&7
-			take := min(8-off, w-k)
-			v |= uint64(src[at]>>off&(1<<take-1)) << k
-			k += take
-		}
-		dst[i] = int64(v)
+		dst[i] = T(v)
 	}
 	return nil
 }

@@ -218,7 +218,7 @@ func DecodeInts(dst []int64, src []byte, n int) ([]int64, error) {
 		start := len(dst)
 		dst = grow(dst, n)
 		out := dst[start:]
-		if err := unpackInts(out, body, w); err != nil {
+		if err := unpack(out, body, w); err != nil {
 			return dst[:start], err
 		}
 		for i, k := range out {
@@ -240,7 +240,7 @@ func DecodeInts(dst []int64, src []byte, n int) ([]int64, error) {
 		start := len(dst)
 		dst = grow(dst, n)
 		out := dst[start:]
-		if err := unpackInts(out[1:], body, w); err != nil {
+		if err := unpack(out[1:], body, w); err != nil {
 			return dst[:start], err
 		}
 		out[0] = first
