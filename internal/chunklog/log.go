@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"stele/internal/durable"
 	"stele/internal/event"
 )
 
@@ -822,12 +823,7 @@ func (l *Log) syncDir() error {
 	if l.opts.noFsync {
 		return nil
 	}
-	d, err := os.Open(l.opts.Dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.SyncDir(l.opts.Dir)
 }
 
 // stopLoops stops the background goroutines without closing anything: what

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"stele/internal/durable"
 	"stele/internal/wal"
 )
 
@@ -67,12 +68,7 @@ func recoverRebuild(dir string) error {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("ingest: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	return nil

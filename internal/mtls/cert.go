@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"stele/internal/durable"
 )
 
 // Key types GenerateCert makes.
@@ -178,10 +180,9 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 		}
 		return fmt.Errorf("mtls: %w", err)
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	// The key is written and linked; a failed directory sync only weakens
+	// how it survives a power loss, so it is not reported.
+	_ = durable.SyncDir(dir)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"stele/internal/colenc"
 	"stele/internal/dremel"
+	"stele/internal/durable"
 )
 
 // Writer writes one segment file. Records are buffered into blocks of
@@ -370,7 +371,7 @@ func (w *Writer) Close() error {
 		w.err = os.Rename(w.tmp.Name(), w.path)
 	}
 	if w.err == nil {
-		w.err = syncDir(filepath.Dir(w.path))
+		w.err = durable.SyncDir(filepath.Dir(w.path))
 	}
 	if w.err != nil {
 		os.Remove(w.tmp.Name())
@@ -385,15 +386,6 @@ func (w *Writer) Abort() {
 	w.tmp.Close()
 	os.Remove(w.tmp.Name())
 	w.err = errors.New("segment: writer is closed")
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // writeFooter writes the footer and trailer:

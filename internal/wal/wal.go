@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/zeebo/xxh3"
+	"stele/internal/durable"
 )
 
 // Part of the format; never change.
@@ -299,12 +300,7 @@ func (l *Log) syncDir() error {
 	if l.opts.noFsync {
 		return nil
 	}
-	d, err := os.Open(l.dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.SyncDir(l.dir)
 }
 
 // ReplayStats says what Replay found besides records.
