@@ -191,9 +191,12 @@ func TestEndToEndEveryLineExactlyOnce(t *testing.T) {
 	var stderr, plain, truncated int
 	var big, last bool
 	var long []byte
+	var splits []map[string]any
 	for _, l := range lines {
 		m := decode(t, l)
 		switch {
+		case m["_event"] == "line_split":
+			splits = append(splits, m)
 		case m["seq"] != nil && m["msg"] != nil:
 			seqs = append(seqs, int(m["seq"].(float64)))
 			want := fmt.Sprintf(`{"time_ns":%d,"seq":%d,"msg":"event %d"}`+"\n", 1_000_000+len(seqs)-1, len(seqs)-1, len(seqs)-1)
@@ -243,6 +246,9 @@ func TestEndToEndEveryLineExactlyOnce(t *testing.T) {
 	}
 	if !last {
 		t.Error("unterminated last line missing or altered")
+	}
+	if len(splits) != 1 || splits[0]["bytes"] != float64(2_000_000) || splits[0]["parts"].(float64) < 2_000_000/(64<<10) {
+		t.Errorf("line_split events: %v, want one for the 2 MB line", splits)
 	}
 }
 
@@ -499,4 +505,36 @@ func processGone(pid int) bool {
 	}
 	i := bytes.LastIndexByte(b, ')')
 	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+func TestResourceUseIsRecorded(t *testing.T) {
+	dir := t.TempDir()
+	cmd := superviseSelf(t, dir, "serve", nil, "-restart", "never", "-stats-interval", "100ms")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !logHas(t, dir, `"_event":"child_resources"`) || !logHas(t, dir, `"_event":"capture_stats"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("no child_resources and capture_stats events")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var pid float64
+	for _, l := range logLines(t, dir) {
+		m := decode(t, l)
+		switch m["_event"] {
+		case "child_started":
+			pid = m["pid"].(float64)
+		case "child_resources":
+			if m["pid"] != pid || m["rss_bytes"].(float64) <= 0 || m["threads"].(float64) < 1 || m["open_files"].(float64) < 3 {
+				t.Fatalf("implausible resource event %v (child pid %v)", m, pid)
+			}
+			return
+		}
+	}
 }
