@@ -1,0 +1,31 @@
+package table
+
+import "time"
+
+const (
+	// maxManifestBytes bounds the manifest Open reads whole: a
+	// million segments and the checkpoints of a few thousand sources.
+	maxManifestBytes = 1 << 28
+
+	// maxSegments bounds the segments a manifest may list.
+	maxSegments = 1 << 20
+
+	// blockRows is the records per block of the segments written here:
+	// large enough for encodings to pay, small enough that a writer's
+	// pending block and a merge's input blocks fit the store's memory.
+	blockRows = 16 << 10
+
+	// mergeFanIn is how many segments of one partition trigger a merge,
+	// and mergeMaxInputs the most one merge reads at once (each holds
+	// one block of rendered lines in memory).
+	mergeFanIn     = 4
+	mergeMaxInputs = 16
+
+	// mergeMaxBytes bounds the segments merged into one: merging rewrites
+	// every byte, so very large segments are left alone.
+	mergeMaxBytes = 1 << 30
+
+	// mergeQuiet is how long after a partition's end it counts as cold:
+	// then even two segments are merged into one.
+	mergeQuiet = 2 * time.Minute
+)

@@ -1,0 +1,181 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"stele/internal/dremel"
+	"stele/internal/segment"
+)
+
+// errConflict reports a change that removes a segment no longer live: a
+// merge whose input retention dropped meanwhile.
+var errConflict = errors.New("table: segment dropped meanwhile")
+
+// Merged says what one merge did.
+type Merged struct {
+	Inputs []Info
+	Output Info
+}
+
+// Merge merges the segments of the oldest partition that needs it: one
+// with mergeFanIn small segments, or a cold one (ended mergeQuiet before
+// now) with two. It reports false if no partition needed it. One Merge at
+// a time: the caller runs them from one goroutine.
+func (t *Table) Merge(now time.Time) (Merged, bool, error) {
+	in := t.pickMerge(now.UnixNano())
+	if in == nil {
+		return Merged{}, false, nil
+	}
+	snap := &Snapshot{t: t, Segments: in}
+	defer snap.Release()
+	out, err := t.merge(in)
+	if err != nil {
+		return Merged{}, false, err
+	}
+	if err := t.Commit(Change{Add: []*Segment{out}, Remove: in}); err != nil {
+		if errors.Is(err, errConflict) {
+			return Merged{}, false, nil
+		}
+		return Merged{}, false, err
+	}
+	m := Merged{Output: out.Info}
+	for _, s := range in {
+		m.Inputs = append(m.Inputs, s.Info)
+	}
+	return m, true, nil
+}
+
+// pickMerge chooses the inputs of the next merge and holds a reference to
+// each (the caller releases them).
+func (t *Table) pickMerge(now int64) []*Segment {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := 0; i < len(t.segs); {
+		j := i
+		for j < len(t.segs) && t.segs[j].Part == t.segs[i].Part {
+			j++
+		}
+		part := t.segs[i].Part
+		var cands []*Segment
+		for _, s := range t.segs[i:j] {
+			if s.Bytes < mergeMaxBytes {
+				cands = append(cands, s)
+			}
+		}
+		slices.SortFunc(cands, func(a, b *Segment) int { return cmpInt(a.Bytes, b.Bytes) })
+		var total int64
+		n := 0
+		for n < len(cands) && n < mergeMaxInputs && total+cands[n].Bytes <= mergeMaxBytes {
+			total += cands[n].Bytes
+			n++
+		}
+		cold := (part+1)*t.width+int64(mergeQuiet) < now
+		if n >= mergeFanIn || (n >= 2 && cold) {
+			in := cands[:n]
+			for _, s := range in {
+				s.refs++
+			}
+			return in
+		}
+		i = j
+	}
+	return nil
+}
+
+// merge writes the records of in, sorted by time, into one new segment.
+func (t *Table) merge(in []*Segment) (*Segment, error) {
+	w, err := t.NewWriter(in[0].Part)
+	if err != nil {
+		return nil, err
+	}
+	ins := make([]*mergeInput, 0, len(in))
+	defer func() {
+		for _, mi := range ins {
+			mi.f.Close()
+		}
+	}()
+	for _, s := range in {
+		f, err := segment.OpenFile(s.path)
+		if err != nil {
+			w.Abort()
+			return nil, fmt.Errorf("table: merge %s: %w", s.Info, err)
+		}
+		mi := &mergeInput{f: f, name: s.Info.String()}
+		ins = append(ins, mi)
+		if err := mi.fill(); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
+	for {
+		best := -1
+		for i, mi := range ins {
+			if mi.pos < len(mi.times) && (best < 0 || mi.times[mi.pos] < ins[best].times[ins[best].pos]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		mi := ins[best]
+		if err := w.addStored(mi.line(), mi.times[mi.pos]); err != nil {
+			w.Abort()
+			return nil, err
+		}
+		mi.pos++
+		if mi.pos == len(mi.times) {
+			if err := mi.fill(); err != nil {
+				w.Abort()
+				return nil, err
+			}
+		}
+	}
+	out, err := w.Close()
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, fmt.Errorf("table: merge of %d segments gave no records", len(in))
+	}
+	return out, nil
+}
+
+// mergeInput is one input of a merge: its current block rendered as lines.
+type mergeInput struct {
+	f     *segment.File
+	name  string
+	block int // the next block to read
+	arena []byte
+	ends  []int
+	times []int64
+	pos   int
+}
+
+func (mi *mergeInput) line() []byte {
+	start := 0
+	if mi.pos > 0 {
+		start = mi.ends[mi.pos-1]
+	}
+	return mi.arena[start:mi.ends[mi.pos]]
+}
+
+// fill loads the next block with records; at the end it leaves none.
+func (mi *mergeInput) fill() error {
+	mi.arena, mi.ends, mi.times, mi.pos = mi.arena[:0], mi.ends[:0], mi.times[:0], 0
+	for len(mi.times) == 0 && mi.block < len(mi.f.Blocks) {
+		err := mi.f.Assemble(mi.block, nil, func(v dremel.Value) error {
+			mi.arena = dremel.AppendJSON(mi.arena, v)
+			mi.ends = append(mi.ends, len(mi.arena))
+			mi.times = append(mi.times, TimeOf(v))
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("table: merge %s: %w", mi.name, err)
+		}
+		mi.block++
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const hour = int64(time.Hour)
+
+// writeSeg writes a segment of partition part with the given lines of source
+// "s1" and returns it uncommitted.
+func writeSeg(t *testing.T, tb *Table, part int64, lines []string, times []int64) *Segment {
+	t.Helper()
+	w, err := tb.NewWriter(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lines {
+		if err := w.Add("s1", []byte(l), times[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// all returns every record of the table, as rendered lines, sorted.
+func all(t *testing.T, tb *Table) []string {
+	t.Helper()
+	snap := tb.Snapshot()
+	defer snap.Release()
+	var out []string
+	for _, s := range snap.Segments {
+		err := s.Scan(0, 1<<62, func(line []byte, _ int64) error {
+			out = append(out, string(line))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestAddWrapsWhatBreaksTheContract(t *testing.T) {
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := writeSeg(t, tb, 0, []string{
+		`{"time_ns":5,"msg":"ok"}`,
+		`{"time_ns":6,"_source":"spoofed"}`,
+		`plain text`,
+		`{"msg":"no time"}`,
+		"{\"time_ns\":8,\"bad\":\"\xff\"}",
+	}, []int64{5, 6, 7, 7, 8})
+	if err := tb.Commit(Change{Add: []*Segment{s}}); err != nil {
+		t.Fatal(err)
+	}
+	got := all(t, tb)
+	want := []string{
+		`{"time_ns":5,"msg":"ok","_source":"s1"}`,
+		`{"time_ns":6,"_source":"s1"}`,
+		// Key order is the segment's (first seen first).
+		`{"time_ns":7,"_source":"s1","_line":"plain text"}`,
+		`{"time_ns":7,"_source":"s1","_line":"{\"msg\":\"no time\"}"}`,
+		`{"time_ns":8,"_source":"s1","_line_b64":"eyJ0aW1lX25zIjo4LCJiYWQiOiL/In0="}`,
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if s.Records != 5 || s.MinTime != 5 || s.MaxTime != 8 {
+		t.Fatalf("info %+v", s.Info)
+	}
+}
+
+func TestCommitSurvivesReopenAndDropsLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	tb, err := Open(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := writeSeg(t, tb, 1, []string{fmt.Sprintf(`{"time_ns":%d,"a":1}`, hour)}, []int64{hour})
+	if err := tb.Commit(Change{Add: []*Segment{a}, WAL: 7, State: []byte("cp")}); err != nil {
+		t.Fatal(err)
+	}
+	// A segment written but never committed, as a crash leaves it.
+	b := writeSeg(t, tb, 1, []string{fmt.Sprintf(`{"time_ns":%d,"b":1}`, hour+1)}, []int64{hour + 1})
+	if _, err := os.Stat(b.path); err != nil {
+		t.Fatal(err)
+	}
+	tb2, err := Open(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb2.WAL() != 7 || string(tb2.State()) != "cp" {
+		t.Fatalf("wal %d state %q", tb2.WAL(), tb2.State())
+	}
+	if _, err := os.Stat(b.path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("uncommitted segment kept: %v", err)
+	}
+	if got := all(t, tb2); len(got) != 1 || !strings.Contains(got[0], `"a":1`) {
+		t.Fatalf("records %q", got)
+	}
+	// A new segment never takes a live one's number.
+	c := writeSeg(t, tb2, 1, []string{fmt.Sprintf(`{"time_ns":%d,"c":1}`, hour+2)}, []int64{hour + 2})
+	if c.N <= a.N {
+		t.Fatalf("segment number %d after live %d", c.N, a.N)
+	}
+}
+
+func TestCorruptManifestIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	tb, err := Open(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Commit(Change{WAL: 3, State: []byte("state")}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, manifestName)
+	b, _ := os.ReadFile(path)
+	b[20] ^= 1
+	os.WriteFile(path, b, 0o600)
+	if _, err := Open(dir, time.Hour); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("open of a flipped bit: %v", err)
+	}
+	b[20] ^= 1
+	b[8] = 9
+	os.WriteFile(path, b, 0o600)
+	var ve *VersionError
+	if _, err := Open(dir, time.Hour); !errors.As(err, &ve) || ve.Version != 9 {
+		t.Fatalf("open of version 9: %v", err)
+	}
+}
+
+func TestMergeKeepsEveryRecordSortedAndSnapshotsValid(t *testing.T) {
+	dir := t.TempDir()
+	tb, err := Open(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range mergeFanIn {
+		var lines []string
+		var times []int64
+		for j := range 50 {
+			ts := hour + int64(j*mergeFanIn+i)
+			lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"i":%d}`, ts, i))
+			times = append(times, ts)
+			want = append(want, fmt.Sprintf(`{"time_ns":%d,"i":%d,"_source":"s1"}`, ts, i))
+		}
+		if err := tb.Commit(Change{Add: []*Segment{writeSeg(t, tb, 1, lines, times)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(want)
+	old := tb.Snapshot()
+	m, ok, err := tb.Merge(time.Unix(0, hour))
+	if err != nil || !ok {
+		t.Fatalf("merge: %v %v", ok, err)
+	}
+	if len(m.Inputs) != mergeFanIn || m.Output.Records != int64(len(want)) {
+		t.Fatalf("merged %+v", m)
+	}
+	if got := all(t, tb); !slices.Equal(got, want) {
+		t.Fatalf("after merge %d records, want %d", len(got), len(want))
+	}
+	// The old snapshot's files are still readable until released.
+	for _, s := range old.Segments {
+		if err := s.Scan(0, 1<<62, func([]byte, int64) error { return nil }); err != nil {
+			t.Fatalf("old snapshot: %v", err)
+		}
+	}
+	old.Release()
+	for _, s := range old.Segments {
+		if _, err := os.Stat(s.path); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("merged input %s kept after release", s.Info)
+		}
+	}
+	// The output is sorted by time.
+	snap := tb.Snapshot()
+	defer snap.Release()
+	last := int64(-1)
+	snap.Segments[0].Scan(0, 1<<62, func(_ []byte, ts int64) error {
+		if ts < last {
+			t.Fatalf("time %d after %d", ts, last)
+		}
+		last = ts
+		return nil
+	})
+	if _, ok, _ := tb.Merge(time.Unix(0, 10*hour)); ok {
+		t.Fatal("merged a partition with one segment")
+	}
+}
+
+func TestRetainByAgeAndBytes(t *testing.T) {
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := int64(0); p < 4; p++ {
+		s := writeSeg(t, tb, p, []string{fmt.Sprintf(`{"time_ns":%d}`, p*hour+1)}, []int64{p*hour + 1})
+		if err := tb.Commit(Change{Add: []*Segment{s}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, err := tb.Retain(hour+2, 0)
+	if err != nil || len(gone) != 2 || gone[0].Part != 0 || gone[1].Part != 1 {
+		t.Fatalf("by age: %v %v", gone, err)
+	}
+	tot := tb.Totals()
+	gone, err = tb.Retain(0, tot.Bytes-1)
+	if err != nil || len(gone) != 1 || gone[0].Part != 2 {
+		t.Fatalf("by bytes: %v %v", gone, err)
+	}
+	if tb.Totals().Segments != 1 {
+		t.Fatalf("left %+v", tb.Totals())
+	}
+}
+
+func FuzzManifest(f *testing.F) {
+	m := &manifest{wal: 3, next: 9, segs: []Info{{Part: 1, N: 2, Bytes: 100, Records: 5, MinTime: 1, MaxTime: 9}}, state: []byte("x")}
+	f.Add(m.encode())
+	f.Add((&manifest{next: 1}).encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeManifest(b)
+		if err != nil {
+			return
+		}
+		if got := m.encode(); string(got) != string(b) {
+			t.Fatalf("re-encoding differs")
+		}
+	})
+}
