@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-		"sync"
+	"sync"
 	"time"
 
 	"stele/internal/durable"
