@@ -31,6 +31,14 @@ func TestKillChild(t *testing.T) {
 		os.Exit(1)
 	}
 	data := evs(0, killLines)
+	// Flushes run alongside, so kills land in them too.
+	go func() {
+		for {
+			if _, err := s.Flush(); err != nil {
+				fmt.Println("error", err)
+			}
+		}
+	}()
 	var mu sync.Mutex // one ack per write
 	var wg sync.WaitGroup
 	for i := range killSources {

@@ -12,23 +12,23 @@ import (
 	"stele/internal/wal"
 )
 
-// quarantine keeps the first n records of the log in dir and moves the whole
+// quarantine keeps the first n records after file after of the log in dir and moves the whole
 // damaged log aside, to dir.corrupt-TIME for inspection, so that records
 // logged from now on are not hidden behind the damage at the next Open. The
 // good prefix is copied to a new log in dir.rebuild, which then replaces dir
 // by renames: a crash leaves the old log, or the new one in dir or in
 // dir.rebuild, which recoverRebuild puts in place.
-func quarantine(dir string, n int64) error {
+func quarantine(dir string, after uint64, n int64) error {
 	tmp := dir + ".rebuild"
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("ingest: quarantine: %w", err)
 	}
-	l, err := wal.Open(tmp, wal.Options{})
+	l, err := wal.Open(tmp, wal.Options{After: after})
 	if err != nil {
 		return fmt.Errorf("ingest: quarantine: %w", err)
 	}
 	var i int64
-	_, err = wal.Replay(dir, func(p []byte) error {
+	_, err = wal.ReplayAfter(dir, after, func(p []byte) error {
 		if i == n {
 			return errStop
 		}

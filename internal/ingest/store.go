@@ -12,6 +12,7 @@ import (
 	"stele/internal/chunklog"
 	"stele/internal/dedup"
 	"stele/internal/jsonscan"
+	"stele/internal/table"
 	"stele/internal/wal"
 )
 
@@ -45,10 +46,11 @@ const Untimed int64 = -1
 
 // Options configures a Store.
 type Options struct {
-	Dir            string        // the write-ahead log goes in Dir/wal
+	Dir            string        // the write-ahead log goes in Dir/wal, segments in Dir/segments
 	DedupBudget    int           // identities kept in memory; at least 1
 	MemoryBytes    int64         // memtable bound, > 0; Accept fails with ErrFull beyond it
-	PartitionWidth time.Duration // time span of a de-duplication partition; 0 means 1h
+	PartitionWidth time.Duration // time span of a de-duplication partition; 0 means 1m
+	SegmentWidth   time.Duration // time span of a segment partition; 0 means 1h
 }
 
 // Record is one accepted line.
@@ -89,21 +91,36 @@ type Store struct {
 	width int64
 	limit int64
 	log   *wal.Log
+	table *table.Table
+
+	// flushMu lets one Flush run at a time.
+	flushMu sync.Mutex
+	// cut is held shared by a run from its log append until its records
+	// and checkpoint are visible, and exclusively by Flush while it
+	// rotates the log and freezes the memtable: so the log files before
+	// the rotation, the frozen records and the checkpoints agree.
+	cut sync.RWMutex
 
 	// cmu guards chunks and the checkpoints in them.
 	cmu    sync.RWMutex
 	chunks map[string]map[string]*chunkState // source → chunk id → state
 
 	// mu guards the fields below; it is never held across I/O.
-	mu       sync.Mutex
-	idx      *dedup.Index
-	pending  map[pendKey]*ticket // identities reserved by runs being logged
-	recs     []Record            // the memtable, in acceptance order
-	parts    map[int64][]int     // partition → indexes into recs
-	memBytes int64               // charged for recs
-	memHeld  int64               // charged for runs being logged
-	untimed  int64
-	err      error // sticky: set by Close or a failed append
+	mu            sync.Mutex
+	idx           *dedup.Index
+	pending       map[pendKey]*ticket // identities reserved by runs being logged
+	recs          []Record            // the memtable, in acceptance order
+	parts         map[int64][]int     // partition → indexes into recs
+	frozen        []frozen            // memtables being flushed, oldest first
+	flushes       uint64              // the number of the last frozen memtable
+	dropped       uint64              // the number of the last flushed memtable dropped from memory
+	logged        uint64              // batches logged; Flush skips when none since the last
+	loggedAtFlush uint64
+	memBytes      int64 // charged for recs and frozen
+	memHeld       int64 // charged for runs being logged
+	untimed       int64
+	segErr        error // the last failure to read segments for de-duplication
+	err           error // sticky: set by Close or a failed append
 }
 
 type chunkState struct {
@@ -134,7 +151,15 @@ func Open(o Options) (*Store, ReplayReport, error) {
 	}
 	width := o.PartitionWidth
 	if width <= 0 {
-		width = time.Hour
+		width = time.Minute
+	}
+	segWidth := o.SegmentWidth
+	if segWidth <= 0 {
+		segWidth = time.Hour
+	}
+	tbl, err := table.Open(o.Dir, segWidth)
+	if err != nil {
+		return nil, rep, fmt.Errorf("ingest: %w", err)
 	}
 	s := &Store{
 		width:   int64(width),
@@ -143,7 +168,12 @@ func Open(o Options) (*Store, ReplayReport, error) {
 		idx:     dedup.NewIndex(o.DedupBudget),
 		pending: map[pendKey]*ticket{},
 		parts:   map[int64][]int{},
+		table:   tbl,
 	}
+	if err := s.decodeState(tbl.State()); err != nil {
+		return nil, rep, err
+	}
+	after := tbl.WAL()
 	dir := filepath.Join(o.Dir, "wal")
 	if err := recoverRebuild(dir); err != nil {
 		return nil, rep, err
@@ -152,7 +182,7 @@ func Open(o Options) (*Store, ReplayReport, error) {
 		return nil, rep, fmt.Errorf("ingest: %w", err)
 	}
 	var bad error
-	st, err := wal.Replay(dir, func(p []byte) error {
+	st, err := wal.ReplayAfter(dir, after, func(p []byte) error {
 		b, err := decodeBatch(p)
 		if err != nil {
 			bad = err
@@ -164,17 +194,21 @@ func Open(o Options) (*Store, ReplayReport, error) {
 	rep.TornBytes, rep.Corrupt, rep.LostBytes = st.TornBytes, st.Corrupt, st.LostBytes
 	if err == errStop {
 		rep.Corrupt = fmt.Sprintf("record %d: %v", rep.Batches, bad)
-		if err := quarantine(dir, rep.Batches); err != nil {
+		if err := quarantine(dir, after, rep.Batches); err != nil {
 			return nil, rep, err
 		}
 	} else if err != nil {
 		return nil, rep, fmt.Errorf("ingest: replay: %w", err)
 	}
-	l, err := wal.Open(dir, wal.Options{})
+	l, err := wal.Open(dir, wal.Options{After: after})
 	if err != nil {
 		return nil, rep, fmt.Errorf("ingest: %w", err)
 	}
 	s.log = l
+	if err := l.Remove(after); err != nil {
+		l.Close()
+		return nil, rep, fmt.Errorf("ingest: %w", err)
+	}
 	return s, rep, nil
 }
 
@@ -263,13 +297,39 @@ func (s *Store) reserveLocked(part int64, k dedup.Key, t *ticket) (bool, *ticket
 	return true, nil
 }
 
-// loadLocked rebuilds partition part from the memtable and the runs being
-// logged. (Once segments exist, they are read here too.)
+// loadLocked rebuilds partition part from the segments, the memtables and
+// the runs being logged. Reading segments is I/O under s.mu; reserve reads
+// them beforehand (segmentKeys) so that this happens only when a partition
+// was evicted in between.
 func (s *Store) loadLocked(part int64) {
+	keys, _, err := s.segmentKeys(part)
+	if err != nil {
+		// Segments unreadable: de-duplicate against what is in memory,
+		// and say so (Stats.SegmentError).
+		s.segErr = err
+	}
+	s.loadWithLocked(part, keys)
+}
+
+// loadWithLocked makes partition part resident with segKeys, the keys of
+// its stored records, and those in memory.
+func (s *Store) loadWithLocked(part int64, segKeys []dedup.Key) {
 	s.idx.Load(part, func(yield func(dedup.Key) bool) {
+		for _, k := range segKeys {
+			if !yield(k) {
+				return
+			}
+		}
 		for _, i := range s.parts[part] {
 			if !yield(dedup.KeyOf(s.recs[i].Source, s.recs[i].Line)) {
 				return
+			}
+		}
+		for _, f := range s.frozen {
+			for _, i := range f.parts[part] {
+				if !yield(dedup.KeyOf(f.recs[i].Source, f.recs[i].Line)) {
+					return
+				}
 			}
 		}
 		for pk := range s.pending {
@@ -389,6 +449,8 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		payload = append(payload, it.line...)
 		payload = append(payload, '\n')
 	}
+	s.cut.RLock()
+	defer s.cut.RUnlock()
 	_, err = s.log.Append(payload)
 
 	s.mu.Lock()
@@ -401,6 +463,7 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		s.mu.Unlock()
 		return fmt.Errorf("ingest: chunk %s of %s: %w", chunk, source, err)
 	}
+	s.logged++
 	mem := payload[len(payload)-int(lineBytes):]
 	for _, it := range fresh {
 		n := len(it.line)
@@ -432,6 +495,7 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 // section, so it only ever waits for runs that reserved before it.
 func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *ticket, err error) {
 	fresh = make([]item, 0, len(items))
+	s.preload(items)
 	for {
 		tk = &ticket{done: make(chan struct{})}
 		var waits []*ticket
@@ -532,16 +596,27 @@ func (s *Store) Scan(fn func(r Record) bool) {
 
 // Stats are the store's counters.
 type Stats struct {
-	Records  int
-	MemBytes int64
+	Records  int   // in the memtable being filled
+	Frozen   int   // in memtables being flushed
+	MemBytes int64 // charged for both, as for Options.MemoryBytes
 	Untimed  int64 // records without a usable time_ns, stored by receive time
+	// SegmentError is the last failure to read segments to rebuild a
+	// de-duplication partition ("" if none).
+	SegmentError string
 }
 
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Records: len(s.recs), MemBytes: s.memBytes, Untimed: s.untimed}
+	st := Stats{Records: len(s.recs), MemBytes: s.memBytes, Untimed: s.untimed}
+	for _, f := range s.frozen {
+		st.Frozen += len(f.recs)
+	}
+	if s.segErr != nil {
+		st.SegmentError = s.segErr.Error()
+	}
+	return st
 }
 
 // Close waits for what is being logged and closes the log. Accept fails

@@ -48,17 +48,36 @@ func open(t testing.TB, o Options) (*Store, ReplayReport) {
 	return s, rep
 }
 
-// lines returns the memtable as "source|line" strings, in order.
+// lines returns every stored record, memory and segments, as
+// "source|line" strings: segment records come back with the "_source"
+// member the table adds last, which is moved back out.
 func lines(s *Store) []string {
+	v := s.View()
+	defer v.Release()
 	var out []string
-	s.Scan(func(r Record) bool {
+	for _, seg := range v.Snap.Segments {
+		err := seg.Scan(0, 1<<62, func(line []byte, _ int64) error {
+			l := string(line)
+			i := strings.LastIndex(l, `"_source":"`)
+			if i < 0 {
+				return fmt.Errorf("no _source in %s", l)
+			}
+			src := strings.TrimSuffix(l[i+len(`"_source":"`):], `"}`)
+			l = strings.TrimSuffix(l[:i], ",") + "}"
+			out = append(out, src+"|"+l)
+			return nil
+		})
+		if err != nil {
+			panic(err)
+		}
+	}
+	for _, r := range v.Mem {
 		out = append(out, r.Source+"|"+string(r.Line))
-		return true
-	})
+	}
 	return out
 }
 
-// checkOnce fails unless the memtable holds every line of want once and
+// checkOnce fails unless the store holds every line of want once and
 // nothing else.
 func checkOnce(t *testing.T, s *Store, want []string) {
 	t.Helper()

@@ -314,3 +314,7 @@ func (t *Table) Retain(minTime, maxBytes int64) ([]Info, error) {
 func (i Info) String() string {
 	return "P" + strconv.FormatInt(i.Part, 10) + "-" + strconv.FormatUint(i.N, 10)
 }
+
+// Discard deletes the file of a segment that was written but will not be
+// committed.
+func Discard(s *Segment) { os.Remove(s.path) }

@@ -39,6 +39,9 @@ var (
 
 // Options configures a Log.
 type Options struct {
+	// After is a file number the new file must come after even if no such
+	// file is left: the position the caller has moved past (Remove).
+	After uint64
 	// noFsync skips fsync(2), for tests that do not test durability.
 	noFsync bool
 }
@@ -78,9 +81,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	l := &Log{dir: dir, opts: opts, done: make(chan struct{})}
 	l.cond = sync.NewCond(&l.mu)
-	next := uint64(1)
+	next := opts.After + 1
 	if len(seqs) > 0 {
-		next = seqs[len(seqs)-1] + 1
+		next = max(next, seqs[len(seqs)-1]+1)
 	}
 	if err := l.startFile(next); err != nil {
 		return nil, err
@@ -320,10 +323,19 @@ type ReplayStats struct {
 // record it and fetch the lost data again. Replay fails only on I/O errors,
 // an unknown version, or an error from fn.
 func Replay(dir string, fn func(payload []byte) error) (ReplayStats, error) {
+	return ReplayAfter(dir, 0, fn)
+}
+
+// ReplayAfter is Replay of the files numbered after after only: those up to
+// it hold records kept elsewhere now, left by a crash before Remove.
+func ReplayAfter(dir string, after uint64, fn func(payload []byte) error) (ReplayStats, error) {
 	var st ReplayStats
 	seqs, err := listFiles(dir)
 	if err != nil {
 		return st, err
+	}
+	for len(seqs) > 0 && seqs[0] <= after {
+		seqs = seqs[1:]
 	}
 	for i, seq := range seqs {
 		path := filepath.Join(dir, fileName(seq))

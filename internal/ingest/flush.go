@@ -1,0 +1,230 @@
+package ingest
+
+import (
+	"fmt"
+	"slices"
+
+	"stele/internal/dedup"
+	"stele/internal/table"
+)
+
+// frozen is a memtable being flushed to segments; it stays in memory,
+// readable, until the manifest naming its segments is written.
+type frozen struct {
+	id    uint64
+	recs  []Record
+	parts map[int64][]int
+	bytes int64
+}
+
+// segmentKeys returns the identities of the stored records of
+// de-duplication partition part, and the number of the last flush the
+// segments it read include.
+func (s *Store) segmentKeys(part int64) ([]dedup.Key, uint64, error) {
+	snap := s.table.Snapshot()
+	defer snap.Release()
+	if part == Untimed {
+		// Untimed lines are stored by receive time, wrapped: only the
+		// memtable de-duplicates them (see the package documentation).
+		return nil, snap.Flushed, nil
+	}
+	from, to := part*s.width, (part+1)*s.width
+	var keys []dedup.Key
+	for _, seg := range snap.Segments {
+		if seg.MaxTime < from || seg.MinTime >= to {
+			continue
+		}
+		err := seg.Scan(from, to, func(line []byte, _ int64) error {
+			keys = append(keys, dedup.KeyOfStored(line))
+			return nil
+		})
+		if err != nil {
+			return nil, snap.Flushed, fmt.Errorf("ingest: %w", err)
+		}
+	}
+	return keys, snap.Flushed, nil
+}
+
+// preload makes the partitions of items resident, reading their segments
+// without holding s.mu.
+func (s *Store) preload(items []item) {
+	var parts []int64
+	s.mu.Lock()
+	for _, it := range items {
+		if !s.idx.Resident(it.part) && !slices.Contains(parts, it.part) {
+			parts = append(parts, it.part)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range parts {
+		keys, flushed, err := s.segmentKeys(p)
+		s.mu.Lock()
+		// A flush whose memtable was dropped after the segments were
+		// listed would be missing: leave it to loadLocked then.
+		if err == nil && flushed >= s.dropped && !s.idx.Resident(p) {
+			s.loadWithLocked(p, keys)
+		}
+		if err != nil {
+			s.segErr = err
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Flushed says what one Flush wrote.
+type Flushed struct {
+	Records  int
+	Segments []table.Info
+}
+
+// MemBytes returns what the memtables hold, charged as for MemoryBytes.
+func (s *Store) MemBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.memBytes
+}
+
+// Flush moves the memtable into segments, one per segment partition,
+// records sorted by time; commits them with the checkpoints they bring in
+// one manifest; and then removes the log files they make redundant. If it
+// fails, the records stay in memory and in the log, and the next Flush
+// writes them.
+func (s *Store) Flush() (Flushed, error) {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	var out Flushed
+
+	s.cut.Lock()
+	s.mu.Lock()
+	idle := s.logged == s.loggedAtFlush && len(s.frozen) == 0 && len(s.recs) == 0
+	s.loggedAtFlush = s.logged
+	s.mu.Unlock()
+	if idle {
+		s.cut.Unlock()
+		return out, nil
+	}
+	seq, err := s.log.Rotate()
+	if err != nil {
+		s.cut.Unlock()
+		return out, fmt.Errorf("ingest: flush: %w", err)
+	}
+	state := s.encodeState()
+	s.mu.Lock()
+	if len(s.recs) > 0 {
+		s.flushes++
+		f := frozen{id: s.flushes, recs: s.recs, parts: s.parts}
+		for _, r := range f.recs {
+			f.bytes += int64(len(r.Line)) + recordOverhead
+		}
+		s.frozen = append(s.frozen, f)
+		s.recs, s.parts = nil, map[int64][]int{}
+	}
+	todo := slices.Clone(s.frozen)
+	s.mu.Unlock()
+	s.cut.Unlock()
+
+	var recs []Record
+	for _, f := range todo {
+		recs = append(recs, f.recs...)
+	}
+	segs, err := s.writeSegments(recs)
+	if err != nil {
+		return out, err
+	}
+	var last uint64
+	if len(todo) > 0 {
+		last = todo[len(todo)-1].id
+	}
+	if err := s.table.Commit(table.Change{WAL: seq, State: state, Add: segs, Flushed: last}); err != nil {
+		return out, fmt.Errorf("ingest: flush: %w", err)
+	}
+	s.mu.Lock()
+	for len(s.frozen) > 0 && s.frozen[0].id <= last {
+		s.memBytes -= s.frozen[0].bytes
+		s.frozen = s.frozen[1:]
+	}
+	s.dropped = max(s.dropped, last)
+	s.mu.Unlock()
+	if err := s.log.Remove(seq); err != nil {
+		return out, fmt.Errorf("ingest: flush: %w", err)
+	}
+	out.Records = len(recs)
+	for _, sg := range segs {
+		out.Segments = append(out.Segments, sg.Info)
+	}
+	return out, nil
+}
+
+// writeSegments writes recs, sorted by time, into one new segment per
+// segment partition.
+func (s *Store) writeSegments(recs []Record) ([]*table.Segment, error) {
+	recs = slices.Clone(recs)
+	slices.SortStableFunc(recs, func(a, b Record) int {
+		switch {
+		case a.TimeNS < b.TimeNS:
+			return -1
+		case a.TimeNS > b.TimeNS:
+			return 1
+		}
+		return 0
+	})
+	var segs []*table.Segment
+	abort := func() {
+		for _, sg := range segs {
+			table.Discard(sg)
+		}
+	}
+	for i := 0; i < len(recs); {
+		part := s.table.Partition(recs[i].TimeNS)
+		w, err := s.table.NewWriter(part)
+		if err != nil {
+			abort()
+			return nil, fmt.Errorf("ingest: flush: %w", err)
+		}
+		for ; i < len(recs) && s.table.Partition(recs[i].TimeNS) == part; i++ {
+			if err := w.Add(recs[i].Source, recs[i].Line, recs[i].TimeNS); err != nil {
+				w.Abort()
+				abort()
+				return nil, fmt.Errorf("ingest: flush: %w", err)
+			}
+		}
+		sg, err := w.Close()
+		if err != nil {
+			abort()
+			return nil, fmt.Errorf("ingest: flush: %w", err)
+		}
+		if sg != nil {
+			segs = append(segs, sg)
+		}
+	}
+	return segs, nil
+}
+
+// View is a consistent view of every stored record: segments and memory.
+type View struct {
+	Mem  []Record        // records not in the view's segments, acceptance order per memtable
+	Snap *table.Snapshot // the segments; Release the view when done
+}
+
+// Release lets the view's segments go.
+func (v *View) Release() { v.Snap.Release() }
+
+// View returns every record stored now, each exactly once.
+func (s *Store) View() *View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Under s.mu no frozen memtable is dropped, so the ones listed are
+	// either in the snapshot's segments (number ≤ Flushed) or not.
+	snap := s.table.Snapshot()
+	var mem []Record
+	for _, f := range s.frozen {
+		if f.id > snap.Flushed {
+			mem = append(mem, f.recs...)
+		}
+	}
+	mem = append(mem, s.recs...)
+	return &View{Mem: mem, Snap: snap}
+}
+
+// Table returns the store's segments, for merges and retention.
+func (s *Store) Table() *table.Table { return s.table }
