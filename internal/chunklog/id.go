@@ -1,6 +1,9 @@
 package chunklog
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // idAlphabet is in ASCII order so that ids sort as their numbers do. Part of
 // the format; never change.
@@ -56,4 +59,15 @@ func parseID(s string) (uint64, error) {
 		n = n*27 + uint64(v)
 	}
 	return n, nil
+}
+
+// NextID returns the id for a chunk started at now after the chunk prev
+// ("" if none): now in microseconds, or one more than prev if the clock is
+// behind it. The store names the chunks of its own events so.
+func NextID(prev string, now time.Time) string {
+	n := uint64(max(now.UnixMicro(), 0))
+	if p, err := parseID(prev); err == nil && n <= p {
+		n = p + 1
+	}
+	return formatID(n)
 }

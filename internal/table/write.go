@@ -42,32 +42,58 @@ func (t *Table) NewWriter(part int64) (*Writer, error) {
 // the store received it if it has none) is timeNS. It wraps lines that
 // break the supervisor's contract (see the package documentation).
 func (w *Writer) Add(source string, line []byte, timeNS int64) error {
-	line = bytes.TrimRight(line, " \t\r\n")
-	r := jsonscan.Scan(line)
-	if r.Object && r.HasTime && r.TimeKey == "time_ns" && r.UTF8 {
-		w.buf = append(w.buf[:0], line[:len(line)-1]...)
-		if !emptyObject(w.buf) {
-			w.buf = append(w.buf, ',')
-		}
-		w.buf = append(w.buf, `"_source":`...)
-		w.buf = event.AppendString(w.buf, source)
-		w.buf = append(w.buf, '}')
+	var ok bool
+	w.buf, ok = appendRecord(w.buf[:0], source, line, timeNS)
+	if ok {
 		if err := w.w.AddLine(w.buf); err == nil {
-			w.note(r.TimeNS)
+			w.note(timeNS)
 			return nil
 		}
 		// The columnar format refused what the scanner took (e.g. nesting
-		// deeper than it keeps): fall through and keep the text whole.
+		// deeper than it keeps): keep the text whole.
+		w.buf = appendWrapped(w.buf[:0], source, line, timeNS)
 	}
-	b := event.Begin(w.buf[:0], timeNS, "")
-	b.Raw(line)
-	b.Str("_source", source)
-	w.buf = b.End()
-	if err := w.w.AddLine(w.buf[:len(w.buf)-1]); err != nil {
+	if err := w.w.AddLine(w.buf); err != nil {
 		return fmt.Errorf("table: %w", err)
 	}
 	w.note(timeNS)
 	return nil
+}
+
+// AppendRecord appends the record the table stores for line of source at
+// timeNS, as a JSON line without newline: what a segment holds, before its
+// key order is the segment's.
+func AppendRecord(dst []byte, source string, line []byte, timeNS int64) []byte {
+	dst, _ = appendRecord(dst, source, line, timeNS)
+	return dst
+}
+
+// appendRecord reports whether the line was kept as an event (true) or
+// wrapped.
+func appendRecord(dst []byte, source string, line []byte, timeNS int64) ([]byte, bool) {
+	line = bytes.TrimRight(line, " \t\r\n")
+	r := jsonscan.Scan(line)
+	if !r.Object || !r.HasTime || r.TimeKey != "time_ns" || !r.UTF8 {
+		return appendWrapped(dst, source, line, timeNS), false
+	}
+	start := len(dst)
+	dst = append(dst, line[:len(line)-1]...)
+	if !emptyObject(dst[start:]) {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"_source":`...)
+	dst = event.AppendString(dst, source)
+	return append(dst, '}'), true
+}
+
+// appendWrapped keeps a line that is not an event whole, as the supervisor
+// wraps such output.
+func appendWrapped(dst []byte, source string, line []byte, timeNS int64) []byte {
+	b := event.Begin(dst, timeNS, "")
+	b.Raw(line)
+	b.Str("_source", source)
+	dst = b.End()
+	return dst[:len(dst)-1]
 }
 
 // emptyObject reports whether b, an object without its closing brace, has
