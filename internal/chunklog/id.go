@@ -1,6 +1,9 @@
 package chunklog
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // idAlphabet is in ASCII order so that ids sort as their numbers do. Part of
 // the format; never change.
@@ -56,4 +59,15 @@ func parseID(s string) (uint64, error) {
 		n = n*27 + uint64(v)
 	}
 	return n, nil
+}
+
+// IDTime returns the wall-clock time an id of this package encodes: the
+// microsecond its chunk was opened, or later if the clock had gone back
+// (ids never repeat). ok is false for ids this package does not make.
+func IDTime(id string) (t time.Time, ok bool) {
+	n, err := parseID(id)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMicro(int64(n)), true // 27^12 < 2^63
 }
