@@ -3,8 +3,11 @@ package collect
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"stele/internal/chunklog"
 	"stele/internal/leakcheck"
 	"stele/internal/sources"
 )
@@ -204,4 +207,98 @@ func TestSetSources(t *testing.T) {
 	if got := r.c.Status(); len(got) != 0 {
 		t.Fatalf("status after removing all: %+v", got)
 	}
+}
+
+// TestGone has the supervisor answer 404 for a listed chunk: it is skipped
+// with a chunk_gone event, and not asked for again.
+func TestGone(t *testing.T) {
+	leakcheck.Check(t)
+	r := newRig(t)
+	sup := newSupervisor(t, "web1", r.certFP)
+	var ids []string
+	for range 4 {
+		ids = append(ids, sup.rotate())
+	}
+	sup.discard(ids[1])
+	r.start(1, sup.src)
+	r.waitFor("the other chunks", func() bool {
+		return len(r.eventsOf("chunk_done", "web1")) == 3 && r.status("web1").BacklogChunks == 0
+	})
+	if got := r.order("chunk_gone", "web1"); !slices.Equal(got, ids[1:2]) {
+		t.Errorf("chunk_gone for %v, want %v", got, ids[1:2])
+	}
+	if st := r.status("web1"); st.ChunksGone != 1 || st.ChunksDone != 3 {
+		t.Errorf("status %+v", st)
+	}
+	// Listed again and again, it is not fetched again.
+	sup.rotate()
+	r.waitFor("the next chunk", func() bool { return len(r.eventsOf("chunk_done", "web1")) == 4 })
+	if n := len(r.eventsOf("chunk_gone", "web1")); n != 1 {
+		t.Errorf("%d chunk_gone events", n)
+	}
+}
+
+// TestMaxAge writes chunks whose ids are older than MaxAge: they are not
+// fetched.
+func TestMaxAge(t *testing.T) {
+	leakcheck.Check(t)
+	r := newRig(t)
+	r.maxAge = time.Hour
+	var mu sync.Mutex
+	now := time.Now().Add(-2 * time.Hour)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	sup := newSupervisorLog(t, "web1", r.certFP, chunklog.Options{Now: clock})
+	var old, fresh []string
+	for range 3 {
+		old = append(old, sup.rotate())
+	}
+	mu.Lock()
+	now = time.Now()
+	mu.Unlock()
+	old = append(old, sup.rotate()) // opened before the clock moved
+	for range 3 {
+		fresh = append(fresh, sup.rotate())
+	}
+	sup.write(3)
+	r.start(2, sup.src)
+	r.waitFor("the fresh chunks", func() bool {
+		return len(r.eventsOf("chunk_done", "web1")) == len(fresh) && len(r.eventsOf("chunk_live", "web1")) > 0
+	})
+	stored := r.store.Chunks("web1")
+	for _, id := range old {
+		if cp, ok := stored[id]; ok {
+			t.Errorf("chunk %s older than MaxAge fetched: %+v", id, cp)
+		}
+	}
+	for _, id := range fresh {
+		if !stored[id].Complete {
+			t.Errorf("chunk %s not complete: %+v", id, stored[id])
+		}
+	}
+}
+
+// TestIdleWatchdog follows a latest chunk that gets no data: the watchdog
+// cuts the stream and the source reconnects, and data still arrives.
+func TestIdleWatchdog(t *testing.T) {
+	leakcheck.Check(t)
+	r := newRig(t)
+	r.idle = 200 * time.Millisecond
+	sup := newSupervisor(t, "web1", r.certFP)
+	sup.write(3)
+	r.start(1, sup.src)
+	r.waitFor("a cut", func() bool {
+		for _, e := range r.eventsOf("source_lost", "web1") {
+			if strings.Contains(e["error"].(string), ErrIdle.Error()) {
+				return true
+			}
+		}
+		return false
+	})
+	sup.write(3)
+	r.waitFor("data after the cut", func() bool { return r.stored(sup) })
+	r.exactlyOnce(sup)
 }

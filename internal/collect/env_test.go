@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,9 @@ type supervisor struct {
 	src    sources.Source
 	addr   string
 	seq    int // the next line's number
+	// mu guards gone.
+	mu   sync.Mutex
+	gone map[string]bool // chunks answered with 404 whatever the log has
 	h      *chunkserver.Handler
 	srv    *httpserver.Server
 	served chan error
@@ -55,7 +59,15 @@ func genCert(t testing.TB, name string) (tls.Certificate, mtls.Fingerprint) {
 // newSupervisor starts serving a fresh chunk log that admits client.
 func newSupervisor(t *testing.T, name string, client mtls.Fingerprint) *supervisor {
 	t.Helper()
-	l, err := chunklog.Open(chunklog.Options{Dir: t.TempDir(), ChunkBytes: chunklog.MinChunkBytes, FsyncInterval: time.Hour})
+	return newSupervisorLog(t, name, client, chunklog.Options{})
+}
+
+// newSupervisorLog is newSupervisor with options for the chunk log; Dir,
+// ChunkBytes and FsyncInterval are set here.
+func newSupervisorLog(t *testing.T, name string, client mtls.Fingerprint, o chunklog.Options) *supervisor {
+	t.Helper()
+	o.Dir, o.ChunkBytes, o.FsyncInterval = t.TempDir(), chunklog.MinChunkBytes, time.Hour
+	l, err := chunklog.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +93,22 @@ func (s *supervisor) up() {
 		return
 	}
 	s.h = chunkserver.New(chunkserver.Config{Log: s.log})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.mu.Lock()
+		gone := s.gone[strings.TrimPrefix(req.URL.Path, "/chunk/")]
+		s.mu.Unlock()
+		if gone {
+			http.NotFound(w, req)
+			return
+		}
+		s.h.ServeHTTP(w, req)
+	})
 	var err error
 	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(20 * time.Millisecond) {
 		s.srv, err = httpserver.Listen(httpserver.Config{
 			Addr:    s.addr,
 			TLS:     mtls.NewServerConfig(mtls.ServerOptions{Cert: s.cert, Allow: s.allow}),
-			Handler: s.h,
+			Handler: handler,
 		})
 		if err == nil || time.Now().After(deadline) {
 			break
@@ -113,6 +135,17 @@ func (s *supervisor) down() {
 		s.t.Errorf("serve: %v", err)
 	}
 	s.srv = nil
+}
+
+// discard makes the server answer 404 for chunk id, as for a chunk
+// retention discarded between a listing and its fetch.
+func (s *supervisor) discard(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone == nil {
+		s.gone = map[string]bool{}
+	}
+	s.gone[id] = true
 }
 
 func (s *supervisor) line(i int) []byte {
@@ -189,6 +222,8 @@ type rig struct {
 	c      *Collector
 	cert   tls.Certificate
 	certFP mtls.Fingerprint
+	maxAge time.Duration // Options.MaxAge for start
+	idle   time.Duration // the live watchdog for start, if not 0
 
 	// mu guards events.
 	mu     sync.Mutex
@@ -212,9 +247,12 @@ func newRig(t *testing.T) *rig {
 // start makes the Collector, with short backoffs so tests recover fast.
 func (r *rig) start(workers int, srcs ...sources.Source) {
 	r.t.Helper()
-	r.c = New(Options{Cert: r.cert, Store: r.store, BackfillWorkers: workers, Event: r.event})
+	r.c = New(Options{Cert: r.cert, Store: r.store, BackfillWorkers: workers, MaxAge: r.maxAge, Event: r.event})
 	r.c.backoffMax = time.Second
 	r.c.backoffMin = 20 * time.Millisecond
+	if r.idle > 0 {
+		r.c.idle = r.idle
+	}
 	r.c.SetSources(srcs)
 	r.t.Cleanup(r.c.Close)
 }
