@@ -27,17 +27,17 @@ const waitTimeout = 60 * time.Second
 // supervisor is a chunk log served by chunkserver over real mutual TLS on
 // 127.0.0.1, which a test can take down and bring back on the same port.
 type supervisor struct {
-	t      *testing.T
-	name   string
-	log    *chunklog.Log
-	cert   tls.Certificate
-	allow  *mtls.Allow
-	src    sources.Source
-	addr   string
-	seq    int // the next line's number
+	t     *testing.T
+	name  string
+	log   *chunklog.Log
+	cert  tls.Certificate
+	allow *mtls.Allow
+	src   sources.Source
+	addr  string
+	seq   int // the next line's number
 	// mu guards gone.
-	mu   sync.Mutex
-	gone map[string]bool // chunks answered with 404 whatever the log has
+	mu     sync.Mutex
+	gone   map[string]bool // chunks answered with 404 whatever the log has
 	h      *chunkserver.Handler
 	srv    *httpserver.Server
 	served chan error
