@@ -302,3 +302,64 @@ func TestIdleWatchdog(t *testing.T) {
 	r.waitFor("data after the cut", func() bool { return r.stored(sup) })
 	r.exactlyOnce(sup)
 }
+
+// TestFull fills the store's memory: the collector waits and says so, and a
+// store restarted with room resumes from the checkpoints, losing and
+// repeating nothing.
+func TestFull(t *testing.T) {
+	leakcheck.Check(t)
+	r := newRig(t)
+	r.store.Close()
+	r.open(20_000) // about a hundred lines
+	sup := newSupervisor(t, "web1", r.certFP)
+	for range 10 {
+		sup.rotate()
+	}
+	sup.write(10)
+	r.start(2, sup.src)
+	r.waitFor("memory to fill", func() bool { return strings.Contains(r.status("web1").LastError, "waiting for memory") })
+	if r.stored(sup) {
+		t.Fatal("everything stored in too little memory")
+	}
+	r.c.Close()
+	r.store.Close()
+	r.open(1 << 30)
+	r.start(2, sup.src)
+	r.waitFor("everything", func() bool { return r.stored(sup) && r.status("web1").BacklogChunks == 0 })
+	r.exactlyOnce(sup)
+}
+
+// TestFairShare gives one source a large backlog and another a small one,
+// with one worker: taking sources in turn, the small backlog is done long
+// before the large one.
+func TestFairShare(t *testing.T) {
+	leakcheck.Check(t)
+	r := newRig(t)
+	big := newSupervisor(t, "big", r.certFP)
+	small := newSupervisor(t, "small", r.certFP)
+	for range 30 {
+		big.rotate()
+	}
+	for range 3 {
+		small.rotate()
+	}
+	r.start(1, big.src, small.src)
+	r.waitFor("both backlogs", func() bool {
+		return len(r.eventsOf("chunk_done", "big")) == 30 && len(r.eventsOf("chunk_done", "small")) == 3
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	bigDone := 0
+	for _, e := range r.events {
+		if e["_event"] != "chunk_done" {
+			continue
+		}
+		if e["source"] == "big" {
+			bigDone++
+			continue
+		}
+		if bigDone > 15 {
+			t.Errorf("small's chunk %v done after %d of big's", e["chunk"], bigDone)
+		}
+	}
+}

@@ -218,6 +218,7 @@ func deadSupervisor(t *testing.T) sources.Source {
 // rig is a store with a Collector pulling into it.
 type rig struct {
 	t      *testing.T
+	dir    string
 	store  *ingest.Store
 	c      *Collector
 	cert   tls.Certificate
@@ -234,14 +235,21 @@ type rig struct {
 // start, after tests have set up their supervisors.
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	st, _, err := ingest.Open(ingest.Options{Dir: t.TempDir(), DedupBudget: 1 << 20, MemoryBytes: 1 << 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{t: t, store: st}
+	r := &rig{t: t, dir: t.TempDir()}
+	r.open(1 << 30)
 	r.cert, r.certFP = genCert(t, "store")
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { r.store.Close() })
 	return r
+}
+
+// open opens the store in r.dir with memory bytes of memtable.
+func (r *rig) open(memory int64) {
+	r.t.Helper()
+	st, _, err := ingest.Open(ingest.Options{Dir: r.dir, DedupBudget: 1 << 20, MemoryBytes: memory})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.store = st
 }
 
 // start makes the Collector, with short backoffs so tests recover fast.

@@ -244,6 +244,13 @@ func (s *source) accept(ctx context.Context, id string, start, end int64, lines 
 		if !errors.Is(err, ingest.ErrFull) {
 			return a, err
 		}
+		if fails == 0 {
+			now := s.c.o.Now()
+			s.mu.Lock()
+			s.st.LastError = "waiting for memory: " + err.Error()
+			s.st.LastErrorTime = now
+			s.mu.Unlock()
+		}
 		if !sleep(ctx, backoff(fails, fullMin, fullMax)) {
 			return a, fmt.Errorf("collect: waiting for memory: %w", context.Cause(ctx))
 		}
