@@ -71,3 +71,14 @@ func NextID(prev string, now time.Time) string {
 	}
 	return formatID(n)
 }
+
+// IDTime returns the wall-clock time an id of this package encodes: the
+// microsecond its chunk was opened, or later if the clock had gone back
+// (ids never repeat). ok is false for ids this package does not make.
+func IDTime(id string) (t time.Time, ok bool) {
+	n, err := parseID(id)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMicro(int64(n)), true // 27^12 < 2^63
+}

@@ -580,3 +580,14 @@ func TestCloseReleasesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestIDTime(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 0, 0, 123_456_000, time.UTC)
+	id := formatID(uint64(at.UnixMicro()))
+	if got, ok := IDTime(id); !ok || !got.Equal(at) {
+		t.Fatalf("IDTime(%s) = %v, %v; want %v", id, got, ok, at)
+	}
+	if _, ok := IDTime("1"); ok {
+		t.Fatal("IDTime accepted an id of the wrong length")
+	}
+}
