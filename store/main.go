@@ -21,11 +21,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"stele/internal/mtls"
 )
 
 const usage = `usage:
+  store -dir DIR -sources FILE -tls-cert FILE -tls-key FILE -listen ADDR -allow FILE [flags]
+                                     run the store (store -h lists the flags)
+  store export -dir DIR [-since T] [-until T]
+                                     every stored event as JSON lines (the store must be stopped)
   store gencert -name NAME -out PREFIX [-host h1,h2] [-days N] [-key p256|ed25519]
                                      a key (0600) and a self-signed certificate; prints its fingerprint
   store fingerprint FILE.crt         the SHA-256 fingerprint of a certificate
@@ -54,7 +59,15 @@ func main() {
 			os.Exit(mtls.PrintFingerprint("store", os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
-	err := run(os.Args[1:], os.Stdin, os.Stdout)
+	var err error
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-") && !isHelp(os.Args[1]) {
+		err = serve(os.Args[1:], os.Stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+	} else {
+		err = run(os.Args[1:], os.Stdin, os.Stdout)
+	}
 	var ue *usageError
 	switch {
 	case err == nil:
@@ -105,12 +118,25 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 		return inspect(fs.Arg(0), stdout)
+	case "export":
+		dir := fs.String("dir", "", "the store's directory")
+		since := fs.String("since", "", "only events at or after this time (90s, 2h, 7d, RFC 3339, ns)")
+		until := fs.String("until", "", "only events before this time")
+		if err := parse(fs, args, 0); err != nil {
+			return err
+		}
+		if *dir == "" {
+			return usagef("export needs -dir DIR")
+		}
+		return export(*dir, *since, *until, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	return usagef("unknown subcommand %q", cmd)
 }
+
+func isHelp(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
 
 // parse parses flags that may come before or after the npos positional
 // arguments ("store unpack FILE -fields a" and "store unpack -fields a FILE").

@@ -1,0 +1,43 @@
+package main
+
+import "time"
+
+const (
+	// defaultMemory is what -memory defaults to: events held in memory
+	// before they are in segments, so the store's RSS stays within a few
+	// hundred MB whatever it ingests.
+	defaultMemory = 64 << 20
+	// minMemory is the smallest -memory: below it, flushes would be
+	// too small to encode well.
+	minMemory = 4 << 20
+
+	// dedupBudget is how many record identities stay in memory (about
+	// 40 bytes each with the hash set's slack).
+	dedupBudget = 2 << 20
+
+	// maxBackfillWorkers bounds -backfill-workers: each holds a
+	// connection and a chunk's lines in memory.
+	maxBackfillWorkers = 64
+
+	// flushEvery is the longest events wait in memory before a flush,
+	// which bounds the write-ahead log replayed at start.
+	flushEvery = 30 * time.Second
+	// maintainEvery is how often the maintenance loop looks at memory,
+	// merges and retention.
+	maintainEvery = time.Second
+	// retainEvery is how often retention runs.
+	retainEvery = time.Minute
+
+	// httpShutdownGrace is how long requests in progress may finish at
+	// exit.
+	httpShutdownGrace = 5 * time.Second
+	// httpHeaderTimeout and httpIdleTimeout bound slow and idle clients.
+	httpHeaderTimeout = 10 * time.Second
+	httpIdleTimeout   = 2 * time.Minute
+	// maxStatusBytes bounds a /status response (the sources file has at
+	// most a few thousand sources).
+	maxStatusBytes = 8 << 20
+)
+
+// maxRequestBytes bounds a request body (queries come in the next API).
+const maxRequestBytes = 1 << 20
