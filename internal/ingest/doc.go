@@ -37,12 +37,41 @@
 // reservations and stops the store (the log refuses everything after a
 // failed write).
 //
-// # Memory
+// # Memory and segments
 //
 // The memtable is bounded by Options.MemoryBytes, charged the line and
 // recordOverhead per record; a run whose new lines would pass it is refused
-// whole with ErrFull (moving records to segments is not written yet). Replay
-// restores the whole log even beyond the bound.
+// whole with ErrFull, and the caller retries once Flush has made room.
+// Replay restores the whole log even beyond the bound.
+//
+// Flush moves the memtable to segments (package table). Under an
+// exclusive hold of the cut lock, which every run holds shared from its log
+// append until its records and checkpoint are visible, it rotates the log,
+// encodes every checkpoint and freezes the memtable; so the log files up to
+// the rotation hold exactly the frozen records and the checkpoints they
+// brought. It then writes the frozen records, sorted by time, one segment
+// per segment partition, and commits them with the log position and the
+// checkpoints in one manifest (the commit point), after which it removes
+// the log files up to the rotation. Open restores the checkpoints from the
+// manifest and replays only the log files after its position. A crash
+// before the manifest leaves segments it does not name, which table.Open
+// deletes, and the records are replayed from the log.
+//
+// Frozen records stay readable in memory until their manifest is written;
+// View returns each record once, from memory or from segments.
+//
+// # De-duplication across memory and segments
+//
+// The de-duplication index (package dedup) holds the identities of
+// recent partitions within Options.DedupBudget. A partition that is not
+// resident is rebuilt from the segments (each stored record rendered back
+// and hashed with dedup.KeyOfStored, which equals the identity the line had
+// when fetched), the memtables and the runs being logged; reserve reads the
+// segments before taking the store's mutex. Untimed lines are
+// de-duplicated only while their partition, Untimed, is resident: they
+// break the supervisor's contract and are stored wrapped, by receive time.
+// The checkpoints of complete chunks a source no longer lists are dropped
+// (Forget), so the state in the manifest stays bounded.
 //
 // # Log record
 //
