@@ -129,6 +129,9 @@ func (s *source) plan(ids []string) {
 		return
 	}
 	c := s.c
+	// Chunks older than the oldest listed are gone from the source for
+	// good (retention discards the oldest first): their checkpoints go.
+	c.o.Store.Forget(s.src.Name, ids[0])
 	stored := c.o.Store.Chunks(s.src.Name)
 	c.pmu.Lock()
 	defer c.pmu.Unlock()

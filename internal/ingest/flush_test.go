@@ -151,3 +151,29 @@ func TestLeftoverSegment(t *testing.T) {
 	}
 	checkOnce(t, s, want("s1", data))
 }
+
+// TestForget drops the checkpoints of chunks before an id, and keeps them
+// dropped after a flush and a reopen.
+func TestForget(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Options{Dir: dir})
+	for i, id := range []string{"1111", "1112", "1113"} {
+		run := evs(i*10, i*10+10)
+		if _, err := s.Accept("s1", id, 0, int64(len(run)), run, i < 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Forget("s1", "1113"); n != 2 {
+		t.Fatalf("forgot %d chunks, want 2", n)
+	}
+	if _, err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, _ = open(t, Options{Dir: dir})
+	defer s.Close()
+	got := s.Chunks("s1")
+	if len(got) != 1 || got["1113"].Offset == 0 {
+		t.Fatalf("checkpoints after reopen: %v", got)
+	}
+}

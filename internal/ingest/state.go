@@ -112,15 +112,15 @@ func (s *Store) decodeState(b []byte) error {
 	return nil
 }
 
-// Forget drops the checkpoints of the complete chunks of source with ids
-// before before: chunks the source has discarded, which can never be
-// fetched again, so the state stays bounded by what sources keep.
+// Forget drops the checkpoints of the chunks of source with ids before
+// before: chunks the source has discarded, which can never be fetched
+// again, so the state stays bounded by what sources keep.
 func (s *Store) Forget(source, before string) int {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	n := 0
-	for id, c := range s.chunks[source] {
-		if id < before && c.cp.Complete {
+	for id := range s.chunks[source] {
+		if id < before {
 			delete(s.chunks[source], id)
 			n++
 		}
