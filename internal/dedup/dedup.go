@@ -206,6 +206,3 @@ func le64(k Key) uint64 {
 	return uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 |
 		uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56
 }
-
-// KeyOfStored is a placeholder until canonical identities land.
-func KeyOfStored(line []byte) Key { return KeyOf("", line) }
