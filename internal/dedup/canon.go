@@ -176,7 +176,9 @@ func (s *scanner) object(depth int, dropSource bool) (lo, hi uint64, ok bool) {
 		}
 		key := s.in[start:s.i]
 		for _, k := range s.keys[first:s.nkeys] {
-			if string(s.in[k.start:k.end]) == string(key) {
+			// Lengths and second-to-last bytes first: keys differ cheaply.
+			if int(k.end-k.start) == len(key) && s.in[k.end-2] == key[len(key)-2] &&
+				string(s.in[k.start:k.end]) == string(key) {
 				s.slow = true // a duplicate: the last value wins
 				return 0, 0, false
 			}
