@@ -1,34 +1,72 @@
 // Package dedup decides whether the store has seen a record before. A
-// record's identity is the xxh3-128 of its source name and its canonical
-// content (DESIGN section 3); identities are kept per time partition, in
-// memory, within a budget: a partition that is not resident is rebuilt by
-// the caller from what it stored (segments and the write-ahead log), so no
-// byte per event is spent on disk for de-duplication.
+// record's identity is a 128-bit hash, built from xxh3, of its source name
+// and its canonical content (DESIGN section 3); identities are kept per time
+// partition, in memory, within a budget: a partition that is not resident is
+// rebuilt by the caller from what it stored (segments and the write-ahead
+// log), so no byte per event is spent on disk for de-duplication.
 //
-// Canonical content is the event line as the supervisor logged it, without
-// the surrounding JSON whitespace and line end. The supervisor never rewrites
-// a record, so two fetches of the same record are byte-equal; two distinct
-// records with equal bytes from one source are, by the contract, the same
-// record.
+// # Identity
+//
+// Segments do not keep a record's bytes: they keep its value (package
+// dremel), with keys in the segment schema's order, strings unescaped and
+// escaped again, the last of duplicate keys, no whitespace, and an added
+// member "_source". An identity computed from bytes would not survive that
+// round trip, so identity is defined on the JSON value, with "_source" in it:
+// KeyOf(source, line) equals KeyOfStored of the record as stored and printed
+// again.
+//
+// Canonical content treats as equal, and only as equal, what the round trip
+// may change:
+//
+//   - key order in every object, at every depth;
+//   - whitespace outside strings;
+//   - how a string is spelled: "\u0041" and "A", "\/" and "/" are equal;
+//     each byte of invalid UTF-8 in a string counts as U+FFFD, and a lone
+//     UTF-16 surrogate escape as U+FFFD, as dremel parses and prints them;
+//   - duplicate keys: the last value wins, as in dremel and encoding/json.
+//
+// Everything else counts: values, types ("1" is not 1, null is not a missing
+// member), array order, nesting, and the text of numbers (1.0 is not 1, 1e3
+// is not 1000), which dremel keeps as printed. KeyOf adds the member
+// "_source": source to the line's top-level object, replacing one the line
+// has (the store's "_source" must win in the stored record too).
+//
+// The hash: a member's canonical text is its key, ':', and its value, where
+// a string is its content between quotes with only '"' and '\' escaped, a
+// number or literal is its text, an array is '[' its elements' texts joined
+// by ',' ']', and an object is '{' followed by its 16-byte hash. A member
+// hashes to xxh3-128 of its text; an object hashes to xxh3-128 of the sum,
+// in each 64-bit half mod 2^64, of its members' hashes, which makes it
+// independent of their order. The identity is the hash of the top-level
+// object.
+//
+// A line that is not a JSON object as dremel.ParseEvent accepts it (invalid
+// JSON, nesting deeper than dremel allows, another kind of value) breaks the
+// supervisor's contract and cannot be stored as is. Its identity is
+// byte-based: a hash, kept apart from the others by its seed, of the source
+// name and the line without surrounding whitespace.
+//
+// KeyOf makes one pass over the line without allocating. Objects with
+// duplicate or escaped keys, or very many keys, take a slower path through
+// dremel's parser that gives the same hashes (limits.go).
 package dedup
 
 import (
 	"errors"
-
-	"github.com/zeebo/xxh3"
 )
 
 // Key is a record's identity.
 type Key [16]byte
 
-// KeyOf returns the identity of line from source.
-func KeyOf(source string, line []byte) Key {
-	var h xxh3.Hasher128
-	h.WriteString(source)
-	h.Write([]byte{0}) // source names cannot contain NUL, so this separates
-	h.Write(trim(line))
-	return h.Sum128().Bytes()
-}
+// KeyOf returns the identity of line from source: the xxh3-128-based hash of
+// the canonical content of the line with a member "_source": source added
+// (see the package documentation).
+func KeyOf(source string, line []byte) Key { return keyOf(source, line, true) }
+
+// KeyOfStored returns the identity of a record read back from storage, which
+// already holds its "_source" member: KeyOfStored(render(rec)) ==
+// KeyOf(source, rawLine), where render is dremel.AppendJSON.
+func KeyOfStored(line []byte) Key { return keyOf("", line, false) }
 
 func trim(b []byte) []byte {
 	for len(b) > 0 && isSpace(b[0]) {
