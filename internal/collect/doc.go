@@ -44,8 +44,8 @@
 //
 // # Own events
 //
-// Options.Event receives one line per event, in the order they happened
-// (time_ns never decreases), one call at a time:
+// Options.Event receives one line per event, one call at a time, in the
+// order they happened (they are built and handed on under one mutex):
 //
 //	source_connected   source, url: a listing succeeded after a start or failure
 //	source_lost        source, error: a connected source failed
