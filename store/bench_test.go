@@ -376,3 +376,61 @@ func BenchmarkFreshness(b *testing.B) {
 		b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "p99-ms")
 	}
 }
+
+// BenchmarkIngestInProcess is BenchmarkIngestFromSupervisors with the
+// store's pipeline in this process (collect, ingest, flushes as the store
+// does them), so that -cpuprofile shows where its time goes.
+//
+//	go test -run '^$' -bench IngestInProcess -benchtime 1x -cpuprofile cpu.out ./store
+func BenchmarkIngestInProcess(b *testing.B) {
+	bin := benchBinaries(b)
+	n := benchEnvInt("STELE_BENCH_EVENTS", 300_000)
+	dir := b.TempDir()
+	srvCert := benchCertFor(b, dir, "supervisor")
+	client := benchCertFor(b, dir, "store")
+	sups := startBenchSupervisors(b, bin, dir, 3, n, 0, srvCert, client)
+	var want int64
+	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		want = 0
+		for _, s := range sups {
+			want += benchLogLines(b, s.dir)
+		}
+		if want >= int64(3*n) {
+			break
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(client.crt, client.key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		st, _, err := ingest.Open(ingest.Options{Dir: b.TempDir(), DedupBudget: dedupBudget, MemoryBytes: defaultMemory})
+		if err != nil {
+			b.Fatal(err)
+		}
+		coll := collect.New(collect.Options{Cert: cert, Store: st})
+		var srcs []sources.Source
+		for _, s := range sups {
+			srcs = append(srcs, sources.Source{Name: s.name, URL: "https://" + s.addr, Fingerprint: srvCert.fp})
+		}
+		coll.SetSources(srcs)
+		for {
+			time.Sleep(20 * time.Millisecond)
+			if st.MemBytes() >= defaultMemory/2 {
+				if _, err := st.Flush(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var got int64
+			for _, s := range coll.Status() {
+				got += s.LinesNew
+			}
+			if got >= want {
+				break
+			}
+		}
+		coll.Close()
+		st.Close()
+	}
+	b.ReportMetric(float64(want)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

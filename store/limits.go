@@ -11,6 +11,12 @@ const (
 	// too small to encode well.
 	minMemory = 4 << 20
 
+	// memoryLimitFactor and memoryLimitBase set the Go heap's soft limit
+	// from -memory: two memtables, the encoders' buffers and the
+	// de-duplication index.
+	memoryLimitFactor = 2
+	memoryLimitBase   = 96 << 20
+
 	// dedupBudget is how many record identities stay in memory (about
 	// 40 bytes each with the hash set's slack).
 	dedupBudget = 2 << 20

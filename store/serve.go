@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -162,6 +163,12 @@ func serve(args []string, stderr io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The heap holds up to -memory of events twice over (one memtable
+		// filling, one being flushed) plus encoders and the index; a soft
+		// limit makes the collector work harder before RSS passes it.
+		debug.SetMemoryLimit(int64(cfg.memory)*memoryLimitFactor + memoryLimitBase)
 	}
 	s := &server{cfg: cfg, stderr: stderr, store: st, allow: mtls.NewAllow(list), started: time.Now(), srcs: srcs}
 	s.rec = ownevents.Start(st, nil)
