@@ -11,8 +11,9 @@ import (
 )
 
 // TestMakeDemoRuns runs `make demo` as the README tells users to, for a few
-// seconds: it must serve the log over mutual TLS, read it back with curl,
-// and stop cleanly.
+// seconds: two supervisors serve their logs over mutual TLS, the store
+// pulls from both and answers /status to curl, and everything stops
+// cleanly with every source's events exported.
 func TestMakeDemoRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the demo")
@@ -35,11 +36,17 @@ func TestMakeDemoRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("make demo: %v\n%s", err, out)
 	}
-	m := regexp.MustCompile(`GET /chunk/ lists (\d+) chunks`).FindAllStringSubmatch(string(out), -1)
-	if len(m) == 0 || m[len(m)-1][1] == "0" {
-		t.Fatalf("the demo never listed chunks over HTTPS:\n%s", out)
+	m := regexp.MustCompile(`store /status: (\d+) events stored`).FindAllStringSubmatch(string(out), -1)
+	if len(m) == 0 || m[len(m)-1][1] == "0" || m[len(m)-1][1] == "" {
+		t.Fatalf("the demo never showed stored events over HTTPS:\n%s", out)
 	}
-	for _, want := range []string{`"kind":`, "every chunk closed", `"reason":"shutdown"`} {
+	for _, src := range []string{"web1", "web2", "store"} {
+		m := regexp.MustCompile(`(?m)^  ` + src + `: (\d+)$`).FindStringSubmatch(string(out))
+		if m == nil || m[1] == "0" {
+			t.Errorf("the export holds no events of %s:\n%s", src, out)
+		}
+	}
+	for _, want := range []string{"web1 live", "web2 live", `"_event":"store_stopping"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
