@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,31 +30,17 @@ import (
 // loopback with real TLS. Names here start with bench so they stay clear of
 // the end-to-end tests' rig.
 
-var (
-	benchBinOnce sync.Once
-	benchBinDir  string
-	benchBinErr  error
-)
-
-// benchBinaries builds store, supervisor and eventgen once per run.
+// benchBinaries builds store, supervisor and eventgen for one benchmark
+// (the build cache makes repeats cheap).
 func benchBinaries(b *testing.B) string {
-	benchBinOnce.Do(func() {
-		benchBinDir, benchBinErr = os.MkdirTemp("", "stele-bench-bin")
-		if benchBinErr != nil {
-			return
+	dir := b.TempDir()
+	for _, pkg := range []string{"stele/store", "stele/supervisor", "stele/internal/eventgen/cmd/eventgen"} {
+		out, err := exec.Command("go", "build", "-trimpath", "-o", dir+"/", pkg).CombinedOutput()
+		if err != nil {
+			b.Fatalf("build %s: %v\n%s", pkg, err, out)
 		}
-		for _, pkg := range []string{"stele/store", "stele/supervisor", "stele/internal/eventgen/cmd/eventgen"} {
-			out, err := exec.Command("go", "build", "-trimpath", "-o", benchBinDir+"/", pkg).CombinedOutput()
-			if err != nil {
-				benchBinErr = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
-	})
-	if benchBinErr != nil {
-		b.Fatal(benchBinErr)
 	}
-	return benchBinDir
+	return dir
 }
 
 // benchEnvInt reads a size from the environment, for longer runs.
