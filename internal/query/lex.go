@@ -3,6 +3,7 @@ package query
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -103,6 +104,9 @@ func (l *lexer) next() (token, *SyntaxError) {
 		return l.emit(tPunct, start+1, ""), nil
 	}
 	r, _ := utf8.DecodeRuneInString(l.line[start:])
+	if unicode.IsLetter(r) {
+		return token{}, l.errAt(start, "unexpected character %s; names with characters other than A-Z, a-z, 0-9 and _ go in backquotes, as in `%c`", strconv.QuoteRune(r), r)
+	}
 	return token{}, l.errAt(start, "unexpected character %s", strconv.QuoteRune(r))
 }
 

@@ -79,9 +79,6 @@ func Parse(text string) (*Query, error) {
 		}
 		rest = more
 	}
-	if err := p.finish(); err != nil {
-		return nil, err
-	}
 	return p.q, nil
 }
 
@@ -975,9 +972,6 @@ func (p *parser) parseFields() *SyntaxError {
 	}
 	return p.endStage("fields")
 }
-
-// finish checks what only the whole query shows.
-func (p *parser) finish() *SyntaxError { return nil }
 
 // nearest returns the candidate closest to s by edit distance, if it is
 // close enough to be a likely typo.

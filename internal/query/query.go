@@ -376,4 +376,3 @@ func (q *Query) Literals(fn func(c Cond, f Field, v *Value)) {
 		}
 	}
 }
-
