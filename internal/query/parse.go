@@ -567,6 +567,11 @@ func (p *parser) parseMatch(f Field) (Cond, *SyntaxError) {
 		}
 		return nil, ErrorAt(v.Pos, "bad regular expression")
 	}
+	// Repeats expand when simplified and compiled: bound the expansion
+	// before it is made, then count what it made.
+	if p.regexInsts+regexOverhead+regexSize(re, maxRegexInsts+1) > maxRegexInsts {
+		return nil, ErrorAt(v.Pos, "regular expressions too large: more than %d instructions compiled; simplify the pattern or its repeats", maxRegexInsts)
+	}
 	prog, perr := syntax.Compile(re.Simplify())
 	if perr != nil {
 		return nil, ErrorAt(v.Pos, "bad regular expression")
@@ -580,6 +585,30 @@ func (p *parser) parseMatch(f Field) (Cond, *SyntaxError) {
 		return nil, ErrorAt(v.Pos, "bad regular expression")
 	}
 	return &Match{Field: f, Pattern: v, Re: rx}, nil
+}
+
+// regexOverhead is what every compiled program has besides its pattern:
+// the capture of the whole match, the match and the failure instructions.
+const regexOverhead = 3
+
+// regexSize estimates from above the instructions re compiles to, saturating
+// at limit so no repeat nesting can overflow it.
+func regexSize(re *syntax.Regexp, limit int) int {
+	n := 1
+	switch re.Op {
+	case syntax.OpLiteral:
+		n = max(len(re.Rune), 1)
+	case syntax.OpCapture, syntax.OpStar, syntax.OpPlus, syntax.OpQuest:
+		n = 2 + regexSize(re.Sub[0], limit)
+	case syntax.OpRepeat:
+		copies := max(re.Min, re.Max) + 1
+		n = min(copies*(regexSize(re.Sub[0], limit)+1), limit)
+	case syntax.OpConcat, syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			n = min(n+1+regexSize(sub, limit), limit)
+		}
+	}
+	return min(n, limit)
 }
 
 func (p *parser) parseIn(f Field) (Cond, *SyntaxError) {
@@ -779,6 +808,9 @@ func (p *parser) parseStats(stagePos Pos) *SyntaxError {
 		}
 		seen[pathKey([]string{a.Name})] = a.Pos
 	}
+	if err := checkNesting(s); err != nil {
+		return err
+	}
 	if p.tok.kind != tEOF {
 		if kw, ok := p.upperKeyword("by", "every", "as"); ok {
 			return p.errorf("keywords are lower case: %s", kw)
@@ -786,6 +818,42 @@ func (p *parser) parseStats(stagePos Pos) *SyntaxError {
 		return p.errorf("unexpected %s in stats; want , and another aggregate, by F or every D", p.desc())
 	}
 	p.q.Stats = s
+	return nil
+}
+
+// checkNesting refuses outputs where one is inside another (by a, a.b; or
+// by a.b with an aggregate named a): a row could not hold both.
+func checkNesting(s *Stats) *SyntaxError {
+	type output struct {
+		f   Field
+		agg bool
+	}
+	var outs []output
+	if s.Every > 0 {
+		outs = append(outs, output{f: Field{Path: []string{"time_ns"}, Pos: s.Pos}})
+	}
+	for _, f := range s.By {
+		outs = append(outs, output{f: f})
+	}
+	for _, a := range s.Aggs {
+		outs = append(outs, output{f: Field{Path: []string{a.Name}, Pos: a.Pos}, agg: true})
+	}
+	for i, a := range outs {
+		for _, b := range outs[:i] {
+			short, long := a.f, b.f
+			if len(short.Path) > len(long.Path) {
+				short, long = long, short
+			}
+			if len(short.Path) == len(long.Path) || !slices.Equal(short.Path, long.Path[:len(short.Path)]) {
+				continue
+			}
+			hint := "group by one of them"
+			if a.agg || b.agg {
+				hint = "rename the aggregate with as NAME"
+			}
+			return ErrorAt(a.f.Pos, "stats outputs %s and %s overlap: a row cannot hold both; %s", Quote(short.String()), Quote(long.String()), hint)
+		}
+	}
 	return nil
 }
 

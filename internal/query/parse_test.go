@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"testing"
 	"time"
@@ -380,4 +381,20 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		checkQuery(t, text)
 	})
+}
+
+// regexSize must bound the compiled size, or a pattern could compile to
+// more than maxRegexInsts before the parser counts it.
+func TestRegexSizeIsAnUpperBound(t *testing.T) {
+	for _, pat := range []string{"a", "abc", "a{1000}", "(abcdefgh){1000}", "[a-z]+x*y?", "(a|b|c){3,7}", "(?i)quota.*exceeded", `\d{2,}-\w{0,5}`, "(x{2}){3}", "((a{10}){10}){10}", "(?:a+b*){2,3}|c", "^$|a"} {
+		re, err := syntax.Parse(pat, syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		est := regexOverhead + regexSize(re, 1<<30)
+		prog, _ := syntax.Compile(re.Simplify())
+		if est < len(prog.Inst) {
+			t.Errorf("%s: estimate %d < actual %d", pat, est, len(prog.Inst))
+		}
+	}
 }

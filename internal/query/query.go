@@ -40,8 +40,14 @@
 //	        | field ( "=" | "!=" | "<" | "<=" | ">" | ">=" ) value
 //	        | field "contains" string | field "~" string
 //	        | field "in" "(" value { "," value } ")"
-//	agg     = "count" | func "(" field ")" [ "as" name ]   (count may take "as" too)
+//	agg     = ( "count" | func "(" field ")" ) [ "as" name ]
 //	func    = count | sum | avg | min | max | p50 | p90 | p95 | p99 | p999 | distinct
+//	name    = identifier | `backquoted`       (one segment: no dots)
+//
+// T is a duration back from now (timespec.Duration: 90s, 1h30m, 7d), an RFC
+// 3339 time or integer ns (timespec.Parse); since must be before until when
+// both are of one kind. D is a duration of at least MinEvery. N is a whole
+// number from 1 to MaxLimit.
 //
 // # Stage order
 //
@@ -51,7 +57,8 @@
 // follow restrict or extend the whole query and may be on any line. Each
 // stage but where appears at most once. follow cannot be combined with stats
 // or sort. After stats, where, sort and fields name the stats output
-// (Stats.Outputs), which the parser checks.
+// (Stats.Outputs), which the parser checks. Output names must be distinct:
+// two aggregates with one default name need "as".
 //
 // # Errors
 //
