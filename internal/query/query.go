@@ -19,11 +19,11 @@
 //
 // Field names are [A-Za-z_][A-Za-z0-9_]* segments joined by "." for nesting
 // (a.b.c is key "c" inside "b" inside "a"). A segment in backquotes may hold
-// any text but a backquote, so `a.b` is one key containing a dot, and
-// `x-y`.z is key "z" inside key "x-y". Values are JSON strings (every JSON
-// escape; a lone surrogate becomes U+FFFD as in encoding/json) or JSON
-// numbers. Durations and times are bare words (5m, 1h30m, 7d,
-// 2026-01-02T15:04:05Z).
+// any text but a backquote or a control character, so `a.b` is one key
+// containing a dot, and `x-y`.z is key "z" inside key "x-y". Values are
+// JSON strings (every JSON escape; a lone surrogate becomes U+FFFD as in
+// encoding/json) or JSON numbers. Durations and times are bare words (5m,
+// 1h30m, 7d, 2026-01-02T15:04:05Z).
 //
 // # Grammar
 //
