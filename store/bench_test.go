@@ -83,7 +83,7 @@ func startBenchSupervisors(b *testing.B, bin, dir string, count, n, rate int, sr
 	var sups []*benchSupervisor
 	for i := range count {
 		s := &benchSupervisor{name: fmt.Sprintf("sup%d", i), dir: filepath.Join(dir, fmt.Sprintf("log%d", i))}
-		child := fmt.Sprintf("%s/eventgen -n %d -seed %d -rate %d; exec sleep 100000", bin, n, i+1, rate)
+		child := fmt.Sprintf("%s/eventgen -n %d -seed %d -rate %d; touch %s.done; exec sleep 100000", bin, n, i+1, rate, s.dir)
 		s.cmd = exec.Command(bin+"/supervisor", "-dir", s.dir, "-max-bytes", "50GB", "-listen", "127.0.0.1:0",
 			"-tls-cert", srvCert.crt, "-tls-key", srvCert.key, "-allow", allow, "-restart", "never",
 			"--", "sh", "-c", child)
@@ -138,6 +138,38 @@ func benchLogLines(b *testing.B, dir string) int64 {
 	return n
 }
 
+// benchWaitWritten waits until every supervisor's child has printed its
+// events and the supervisor has written them (the line count holds still),
+// and returns how many lines the logs hold. A supervisor drops lines with a
+// counted event when its disk cannot keep up with an unpaced child; the
+// store is measured against what the logs hold.
+func benchWaitWritten(b *testing.B, sups []*benchSupervisor) int64 {
+	deadline := time.Now().Add(30 * time.Minute)
+	for _, s := range sups {
+		for {
+			if _, err := os.Stat(s.dir + ".done"); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s: child did not finish", s.name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	var last int64 = -1
+	for {
+		var n int64
+		for _, s := range sups {
+			n += benchLogLines(b, s.dir)
+		}
+		if n == last {
+			return n
+		}
+		last = n
+		time.Sleep(time.Second)
+	}
+}
+
 // procCPU returns the user+system CPU time of process pid so far, and its
 // peak RSS in bytes.
 func procCPU(b *testing.B, pid int) (time.Duration, int64) {
@@ -165,7 +197,8 @@ func procCPU(b *testing.B, pid int) (time.Duration, int64) {
 
 // BenchmarkIngestFromSupervisors runs the store binary against three
 // supervisors that already hold STELE_BENCH_EVENTS generated events each
-// (default 300k; 3400000 gives the 10M), and reports the store's
+// (default 300k, printed at STELE_BENCH_RATE a second each, default 100k;
+// STELE_BENCH_EVENTS=3400000 gives the 10M), and reports the store's
 // ingest rate per core of its CPU time, its peak RSS, bytes per event on
 // disk, and, as the baseline in the same run, the events per CPU second
 // of curl fetching the same chunks (x-curl-cpu = store CPU / curl CPU).
@@ -174,29 +207,13 @@ func procCPU(b *testing.B, pid int) (time.Duration, int64) {
 func BenchmarkIngestFromSupervisors(b *testing.B) {
 	bin := benchBinaries(b)
 	n := benchEnvInt("STELE_BENCH_EVENTS", 300_000)
+	rate := benchEnvInt("STELE_BENCH_RATE", 100_000)
 	for b.Loop() {
 		dir := b.TempDir()
 		srvCert := benchCertFor(b, dir, "supervisor")
 		client := benchCertFor(b, dir, "store")
-		sups := startBenchSupervisors(b, bin, dir, 3, n, 0, srvCert, client)
-		// Wait until every child printed its events: the logs stop growing
-		// by more than the supervisors' own events.
-		var want int64
-		deadline := time.Now().Add(10 * time.Minute)
-		for {
-			want = 0
-			for _, s := range sups {
-				want += benchLogLines(b, s.dir)
-			}
-			if want >= int64(3*n) || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		if want < int64(3*n) {
-			b.Fatalf("supervisors hold %d lines, want %d", want, 3*n)
-		}
-
+		sups := startBenchSupervisors(b, bin, dir, 3, n, rate, srvCert, client)
+		want := benchWaitWritten(b, sups)
 		// Baseline: curl fetches every chunk of every supervisor once.
 		curlCPU := benchCurlAll(b, sups, srvCert, client)
 
@@ -373,17 +390,8 @@ func BenchmarkIngestInProcess(b *testing.B) {
 	dir := b.TempDir()
 	srvCert := benchCertFor(b, dir, "supervisor")
 	client := benchCertFor(b, dir, "store")
-	sups := startBenchSupervisors(b, bin, dir, 3, n, 0, srvCert, client)
-	var want int64
-	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		want = 0
-		for _, s := range sups {
-			want += benchLogLines(b, s.dir)
-		}
-		if want >= int64(3*n) {
-			break
-		}
-	}
+	sups := startBenchSupervisors(b, bin, dir, 3, n, benchEnvInt("STELE_BENCH_RATE", 100_000), srvCert, client)
+	want := benchWaitWritten(b, sups)
 	cert, err := tls.LoadX509KeyPair(client.crt, client.key)
 	if err != nil {
 		b.Fatal(err)
