@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"math"
+	"slices"
+	"strconv"
+
+	"stele/internal/query"
+)
+
+// aggState is one aggregate of one group.
+type aggState struct {
+	n      int64   // count, count(F): values seen; sum/avg: numbers seen
+	sumI   int64   // sum of integers while exact
+	sumF   float64 // sum as float
+	float  bool    // a non-integer (or an overflow) made the sum a float
+	best   Val     // min or max
+	hasAny bool
+	vals   []Val           // pNN: every number
+	set    map[string]bool // distinct: every value's key
+}
+
+// aggSpec is a compiled aggregate.
+type aggSpec struct {
+	fn    string
+	field int // -1 for plain count
+	pct   float64
+}
+
+func newAggSpec(a *query.Agg, field int) aggSpec {
+	s := aggSpec{fn: a.Func, field: field}
+	switch a.Func {
+	case "p50":
+		s.pct = 50
+	case "p90":
+		s.pct = 90
+	case "p95":
+		s.pct = 95
+	case "p99":
+		s.pct = 99
+	case "p999":
+		s.pct = 99.9
+	}
+	return s
+}
+
+// add folds the values of one row in; it returns the memory it took.
+func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
+	switch spec.fn {
+	case "count":
+		if spec.field < 0 {
+			s.n++
+		} else {
+			s.n += int64(len(vals))
+		}
+	case "sum", "avg":
+		for _, v := range vals {
+			switch v.Kind {
+			case Int:
+				if !s.float {
+					if r, ok := addExact(s.sumI, v.I); ok {
+						s.sumI = r
+					} else {
+						s.float = true
+					}
+				}
+				s.sumF += float64(v.I)
+				s.n++
+			case Num:
+				s.float = true
+				s.sumF += v.F
+				s.n++
+			}
+		}
+	case "min", "max":
+		for _, v := range vals {
+			if v.Kind != Int && v.Kind != Num && v.Kind != Str {
+				continue
+			}
+			if !s.hasAny {
+				s.best, s.hasAny = v, true
+				continue
+			}
+			c := order(v, s.best)
+			if spec.fn == "min" && c < 0 || spec.fn == "max" && c > 0 {
+				s.best = v
+			}
+		}
+		return 0
+	case "distinct":
+		var grew int64
+		if s.set == nil {
+			s.set = map[string]bool{}
+		}
+		for _, v := range vals {
+			k := string(appendKey(nil, v))
+			if !s.set[k] {
+				s.set[k] = true
+				grew += int64(len(k)) + 48
+			}
+		}
+		return grew
+	default: // percentiles
+		var grew int64
+		for _, v := range vals {
+			if v.Kind == Int || v.Kind == Num {
+				s.vals = append(s.vals, v)
+				grew += 48
+			}
+		}
+		return grew
+	}
+	return 0
+}
+
+func addExact(a, b int64) (int64, bool) {
+	r := a + b
+	if (b > 0 && r < a) || (b < 0 && r > a) {
+		return 0, false
+	}
+	return r, true
+}
+
+// result is the aggregate's value: null where there was nothing to
+// aggregate (avg, min, max and percentiles of no numbers).
+func (s *aggState) result(spec *aggSpec) Val {
+	switch spec.fn {
+	case "count":
+		return intVal(s.n)
+	case "sum":
+		if s.float {
+			return floatVal(s.sumF)
+		}
+		return intVal(s.sumI)
+	case "avg":
+		if s.n == 0 {
+			return Val{Kind: Null}
+		}
+		return floatVal(s.sumF / float64(s.n))
+	case "min", "max":
+		if !s.hasAny {
+			return Val{Kind: Null}
+		}
+		return s.best
+	case "distinct":
+		return intVal(int64(len(s.set)))
+	}
+	if len(s.vals) == 0 {
+		return Val{Kind: Null}
+	}
+	slices.SortFunc(s.vals, order)
+	// Nearest rank: the smallest value with at least pct% of values at or
+	// below it.
+	rank := int(math.Ceil(spec.pct / 100 * float64(len(s.vals))))
+	return s.vals[max(rank, 1)-1]
+}
+
+// floatVal is a computed number, printed in the shortest form that reads
+// back the same.
+func floatVal(f float64) Val {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return Val{Kind: Null}
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return Val{Kind: Num, S: strconv.FormatFloat(f, 'f', -1, 64), F: f}
+	}
+	return Val{Kind: Num, S: strconv.FormatFloat(f, 'g', -1, 64), F: f}
+}

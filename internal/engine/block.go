@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"stele/internal/dremel"
+)
+
+// block is a batch of records in columns: one block of a segment, or
+// records from memory shredded the same way, so one code path evaluates
+// both.
+type block struct {
+	rows    int
+	schema  *dremel.Schema
+	read    func(leaf int) (*dremel.Column, error) // nil for a leaf the block lacks
+	has     func(leaf int) bool
+	records func(emit func(i int, v dremel.Value) error) error // every record, in order
+	times   []int64                                            // time_ns of each record, or -1
+}
+
+// fieldCol gives the values of one leaf of a field, per record.
+type fieldCol struct {
+	typ   dremel.Type
+	col   *dremel.Column
+	maxD  uint8
+	start []int32 // start[i]..start[i+1] are record i's entries
+	val   []int32 // value index of each entry, or -1 for a NULL entry
+}
+
+// fieldData is a field of the plan in one block: the leaves at its path.
+type fieldData struct {
+	cols []fieldCol
+}
+
+// load reads the leaves at path from b.
+func (b *block) load(path []string, limits *budget) (fieldData, error) {
+	var fd fieldData
+	for leaf, f := range b.schema.Leaves {
+		if !slices.Equal(f.Path(), path) || !b.has(leaf) {
+			continue
+		}
+		col, err := b.read(leaf)
+		if err != nil {
+			return fd, err
+		}
+		fc, err := index(col, f, b.rows)
+		if err != nil {
+			return fd, err
+		}
+		if err := limits.charge(int64(len(fc.start)+len(fc.val)) * 4); err != nil {
+			return fd, err
+		}
+		fd.cols = append(fd.cols, fc)
+	}
+	return fd, nil
+}
+
+// index finds each record's entries and each entry's value in a column.
+func index(col *dremel.Column, f *dremel.Field, rows int) (fieldCol, error) {
+	fc := fieldCol{typ: f.Type, col: col, maxD: uint8(f.MaxD())}
+	n := col.Len()
+	fc.start = make([]int32, 0, rows+1)
+	fc.val = make([]int32, n)
+	v := int32(0)
+	for e := 0; e < n; e++ {
+		r := uint8(0)
+		if len(col.R) > 0 {
+			r = col.R[e]
+		}
+		if r == 0 {
+			fc.start = append(fc.start, int32(e))
+		}
+		if col.D[e] == fc.maxD {
+			fc.val[e] = v
+			v++
+		} else {
+			fc.val[e] = -1
+		}
+	}
+	if len(fc.start) != rows {
+		return fc, fmt.Errorf("engine: column %s has %d records, block %d", dremel.ColumnName(f.Path()), len(fc.start), rows)
+	}
+	fc.start = append(fc.start, int32(n))
+	return fc, nil
+}
+
+// values appends the values record i has for the field.
+func (fd *fieldData) values(i int, dst []Val) []Val {
+	for c := range fd.cols {
+		fc := &fd.cols[c]
+		for e := fc.start[i]; e < fc.start[i+1]; e++ {
+			vi := fc.val[e]
+			if vi < 0 {
+				continue
+			}
+			switch fc.typ {
+			case dremel.String:
+				dst = append(dst, Val{Kind: Str, S: fc.col.Strs[vi]})
+			case dremel.Int:
+				dst = append(dst, intVal(fc.col.Ints[vi]))
+			case dremel.Number:
+				dst = append(dst, numVal(fc.col.Strs[vi]))
+			case dremel.Bool:
+				dst = append(dst, Val{Kind: Bool, B: fc.col.Bools[vi]})
+			case dremel.Null:
+				dst = append(dst, Val{Kind: Null})
+			case dremel.JSON:
+				dst = append(dst, Val{Kind: JSON, S: fc.col.Strs[vi]})
+			}
+		}
+	}
+	return dst
+}
+
+// blockRow is record i of a block whose plan fields are loaded.
+type blockRow struct {
+	fields []fieldData
+	i      int
+}
+
+func (r *blockRow) values(f int, dst []Val) []Val { return r.fields[f].values(r.i, dst) }
+
+// shredBlock makes a block of records parsed in memory.
+func shredBlock(recs []dremel.Value, times []int64) (*block, error) {
+	schema, cols, err := dremel.Shred("", recs)
+	if err != nil {
+		return nil, err
+	}
+	return &block{
+		rows:   len(recs),
+		schema: schema,
+		read:   func(leaf int) (*dremel.Column, error) { return &cols[leaf], nil },
+		has:    func(int) bool { return true },
+		records: func(emit func(int, dremel.Value) error) error {
+			for i, v := range recs {
+				if err := emit(i, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		times: times,
+	}, nil
+}

@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"strings"
+
+	"stele/internal/query"
+)
+
+// row is what a condition reads: the values of a field by index.
+type row interface {
+	values(field int, dst []Val) []Val
+}
+
+// pred is a compiled condition; scratch is reused between calls.
+type pred func(r row, scratch []Val) bool
+
+// resolver maps a query field to a row's field index.
+type resolver func(f query.Field) (int, error)
+
+// compile turns a condition into a predicate. tok, if not nil, is the
+// client's pii view: values of pii fields are compared as their tokens.
+func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
+	switch c := c.(type) {
+	case *query.And:
+		ps, err := compileAll(c.Conds, res, tok)
+		if err != nil {
+			return nil, err
+		}
+		return func(r row, s []Val) bool {
+			for _, p := range ps {
+				if !p(r, s) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	case *query.Or:
+		ps, err := compileAll(c.Conds, res, tok)
+		if err != nil {
+			return nil, err
+		}
+		return func(r row, s []Val) bool {
+			for _, p := range ps {
+				if p(r, s) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	case *query.Not:
+		p, err := compile(c.Cond, res, tok)
+		if err != nil {
+			return nil, err
+		}
+		return func(r row, s []Val) bool { return !p(r, s) }, nil
+	case *query.Exists:
+		i, err := res(c.Field)
+		if err != nil {
+			return nil, err
+		}
+		return func(r row, s []Val) bool { return len(r.values(i, s[:0])) > 0 }, nil
+	case *query.Cmp:
+		i, err := res(c.Field)
+		if err != nil {
+			return nil, err
+		}
+		view, err := tok.view(c.Field, c.Op == query.Eq || c.Op == query.Ne, "compare it with "+c.Op.String())
+		if err != nil {
+			return nil, err
+		}
+		lit := literal(&c.Value)
+		if view != nil {
+			if err := view.checkToken(c.Field, &c.Value); err != nil {
+				return nil, err
+			}
+		}
+		op := c.Op
+		return func(r row, s []Val) bool {
+			for _, v := range r.values(i, s[:0]) {
+				if view != nil {
+					v = view.token(v)
+				}
+				if cmp, ok := compare(v, lit); ok && holds(op, cmp) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	case *query.Contains:
+		i, err := res(c.Field)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tok.view(c.Field, false, "search it with contains"); err != nil {
+			return nil, err
+		}
+		sub := c.Value.Str
+		return func(r row, s []Val) bool {
+			for _, v := range r.values(i, s[:0]) {
+				if v.Kind == Str && strings.Contains(v.S, sub) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	case *query.Match:
+		i, err := res(c.Field)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tok.view(c.Field, false, "search it with ~"); err != nil {
+			return nil, err
+		}
+		re := c.Re
+		return func(r row, s []Val) bool {
+			for _, v := range r.values(i, s[:0]) {
+				if v.Kind == Str && re.MatchString(v.S) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	case *query.In:
+		i, err := res(c.Field)
+		if err != nil {
+			return nil, err
+		}
+		view, err := tok.view(c.Field, true, "")
+		if err != nil {
+			return nil, err
+		}
+		lits := make([]Val, len(c.Values))
+		for k := range c.Values {
+			if view != nil {
+				if err := view.checkToken(c.Field, &c.Values[k]); err != nil {
+					return nil, err
+				}
+			}
+			lits[k] = literal(&c.Values[k])
+		}
+		return func(r row, s []Val) bool {
+			for _, v := range r.values(i, s[:0]) {
+				if view != nil {
+					v = view.token(v)
+				}
+				for _, l := range lits {
+					if cmp, ok := compare(v, l); ok && cmp == 0 {
+						return true
+					}
+				}
+			}
+			return false
+		}, nil
+	}
+	return nil, query.ErrorAt(query.Pos{}, "unsupported condition")
+}
+
+func compileAll(cs []query.Cond, res resolver, tok *Tokenizer) ([]pred, error) {
+	ps := make([]pred, len(cs))
+	for i, c := range cs {
+		p, err := compile(c, res, tok)
+		if err != nil {
+			return nil, err
+		}
+		ps[i] = p
+	}
+	return ps, nil
+}
+
+func holds(op query.Op, c int) bool {
+	switch op {
+	case query.Eq:
+		return c == 0
+	case query.Ne:
+		return c != 0
+	case query.Lt:
+		return c < 0
+	case query.Le:
+		return c <= 0
+	case query.Gt:
+		return c > 0
+	case query.Ge:
+		return c >= 0
+	}
+	return false
+}

@@ -1,0 +1,50 @@
+// Package engine runs queries of the query language (package query) over
+// the store's records: the segments and the memory records of one
+// consistent view (ingest.View), each record once.
+//
+// # Plan
+//
+// A query reads only the fields it names (conditions, stats, sort,
+// fields) plus time_ns. Segments and memory are scanned a block at a time:
+// a segment block (its zone map's time range checked first), or up to
+// memBatch memory records shredded into the same columns; for each field
+// the leaves at its path are read, of every type, and each record's values
+// found through its repetition and definition levels. Raw events are kept
+// newest first in a heap of the limit's size; segments and blocks whose
+// newest record cannot make it are skipped, and only the records kept are
+// assembled back into JSON.
+//
+// # Semantics
+//
+// A field's values in a record are all its values at that path (every
+// element of arrays on the way), of any type. A comparison holds if one of
+// them is comparable with the literal and compares as asked: strings with
+// strings, numbers with numbers (integers exactly), so a field the record
+// lacks, or holds only in another type, makes every comparison false (and
+// its not true). contains and ~ look at strings only; in is any of =;
+// exists is true when the record has any value there, null included.
+//
+// stats groups by the first value of each by field (several values: a JSON
+// array of them; none: null) and, with every D, by the bucket
+// time_ns - time_ns mod D. count counts records, count(F) values; sum and
+// avg add numbers (integers exactly while they fit int64; sums of integers
+// are integers); min and max order numbers, then strings; pNN is the
+// nearest-rank percentile of the numbers (the smallest with at least NN%
+// at or below it); distinct counts distinct values (1 and 1.0 differ).
+// Aggregates of nothing are null (count and distinct: 0).
+//
+// # Personal data
+//
+// With Options.Tokens set (a client without pii), every value under a key
+// starting with pii_ leaves the engine as its token (Tokenizer): in events,
+// group keys and projected fields. Conditions on such fields may only test
+// equality with tokens (=, !=, in) or exists; sum, avg, min, max and
+// percentiles of them are refused, as is any raw literal.
+//
+// # Limits
+//
+// A run holds at most Options.MaxMemory of groups, percentile values,
+// distinct sets and kept events, makes at most Options.MaxGroups groups,
+// and stops when its context ends; each is an error wrapping ErrLimit that
+// says how to narrow the query.
+package engine

@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"stele/internal/ingest"
+	"stele/internal/query"
+	"stele/internal/table"
+)
+
+// textOut renders a result as text lines, for tests.
+type textOut struct {
+	b strings.Builder
+}
+
+func (o *textOut) Begin(h Header) error {
+	if !h.Raw {
+		fmt.Fprintf(&o.b, "%s\n", strings.Join(h.Columns, " | "))
+	}
+	return nil
+}
+
+func (o *textOut) Row(vals []Val) error {
+	for i, v := range vals {
+		if i > 0 {
+			o.b.WriteString(" | ")
+		}
+		o.b.Write(appendJSON(nil, v))
+	}
+	o.b.WriteByte('\n')
+	return nil
+}
+
+func (o *textOut) Event(line []byte) error {
+	o.b.Write(line)
+	o.b.WriteByte('\n')
+	return nil
+}
+
+// testSource stores lines of source "s1" half in a segment, half in memory.
+func testSource(t testing.TB, lines []string, times []int64) Source {
+	tb, err := table.Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(lines) / 2
+	w, err := tb.NewWriter(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range lines[:half] {
+		if err := w.Add("s1", []byte(lines[i]), times[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seg, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := Source{}
+	if seg != nil {
+		src.Segments = []*table.Segment{seg}
+	}
+	for i := half; i < len(lines); i++ {
+		src.Mem = append(src.Mem, ingest.Record{Source: "s1", TimeNS: times[i], Line: []byte(lines[i])})
+	}
+	return src
+}
+
+func run(t *testing.T, src Source, text string, tok *Tokenizer) (string, error) {
+	t.Helper()
+	q, err := query.Parse(text)
+	if err != nil {
+		return "", err
+	}
+	var out textOut
+	_, err = Run(context.Background(), q, src, Options{Now: time.Unix(0, 100), Tokens: tok}, &out)
+	return out.b.String(), err
+}
+
+func TestSmoke(t *testing.T) {
+	var lines []string
+	var times []int64
+	for i := range 10 {
+		lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"m":"%s","d":%d,"pii_uid":"u%d"}`, i*1e9, []string{"a", "b"}[i%2], i*10, i%3))
+		times = append(times, int64(i)*1e9)
+	}
+	src := testSource(t, lines, times)
+	for _, tc := range []struct{ q, want string }{
+		{"limit 2", `{"time_ns":9000000000,"m":"b","d":90,"pii_uid":"u0","_source":"s1"}` + "\n" + `{"time_ns":8000000000,"m":"a","d":80,"pii_uid":"u2","_source":"s1"}` + "\n"},
+		{"stats count, sum(d), p50(d) by m", "m | count | sum_d | p50_d\n\"a\" | 5 | 200 | 40\n\"b\" | 5 | 250 | 50\n"},
+		{"where d >= 50 and m = \"a\"\nfields time_ns, d", "time_ns | d\n8000000000 | 80\n6000000000 | 60\n"},
+		{"stats count by m every 5s", "time_ns | m | count\n0 | \"a\" | 3\n0 | \"b\" | 2\n5000000000 | \"a\" | 2\n5000000000 | \"b\" | 3\n"},
+		{"stats distinct(pii_uid)", "distinct_pii_uid\n3\n"},
+		{"where not exists nope\nstats count", "count\n10\n"},
+		{"stats count by m\nwhere count > 4\nsort m desc", "m | count\n\"b\" | 5\n\"a\" | 5\n"},
+		{"sort d\nlimit 1\nfields d", "d\n0\n"},
+	} {
+		got, err := run(t, src, tc.q, nil)
+		if err != nil {
+			t.Errorf("%q: %v", tc.q, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%q:\n%s\nwant:\n%s", tc.q, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,356 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"stele/internal/dremel"
+	"stele/internal/ingest"
+	"stele/internal/query"
+	"stele/internal/segment"
+	"stele/internal/table"
+)
+
+// Source is what a query reads: segments and memory records of one
+// consistent view of the store (ingest.View), each record once.
+type Source struct {
+	Segments []*table.Segment
+	Mem      []ingest.Record
+}
+
+// Options bound and shape one run.
+type Options struct {
+	Now       time.Time  // what relative times count back from
+	MaxMemory int64      // 0: DefaultMaxMemory
+	MaxGroups int        // 0: DefaultMaxGroups
+	Tokens    *Tokenizer // nil: the client sees personal data
+}
+
+// Header describes the rows that follow.
+type Header struct {
+	Columns []string // output names; empty for raw events
+	Time    int      // index of the bucket start of an every query, or -1
+	Keys    int      // group key columns after Time
+	Raw     bool     // rows are whole events (Output.Event)
+}
+
+// Output receives a query's result, in order.
+type Output interface {
+	Begin(h Header) error
+	Row(vals []Val) error
+	Event(line []byte) error
+}
+
+// Stats say what a run did.
+type Stats struct {
+	Scanned int64 // records read (in blocks not skipped)
+	Matched int64 // records that passed the time range and where
+	Rows    int64 // rows or events sent
+}
+
+// plan is a compiled query.
+type plan struct {
+	q        *query.Query
+	o        Options
+	from, to int64
+	fields   [][]string // paths read, by index
+	where    pred
+	by       []int
+	aggs     []aggSpec
+	sort     []int // raw: field indexes of sort keys
+	project  []int // raw with fields: field indexes
+	limit    int
+	mem      budget
+	stats    Stats
+
+	// blockDone, if set, runs after each block's records were visited,
+	// while the block can still be read.
+	blockDone func(b *block) error
+}
+
+func (p *plan) field(f query.Field) (int, error) {
+	for i, path := range p.fields {
+		if slices.Equal(path, f.Path) {
+			return i, nil
+		}
+	}
+	p.fields = append(p.fields, f.Path)
+	return len(p.fields) - 1, nil
+}
+
+// newPlan compiles q.
+func newPlan(q *query.Query, o Options) (*plan, error) {
+	if o.MaxMemory == 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
+	if o.MaxGroups == 0 {
+		o.MaxGroups = DefaultMaxGroups
+	}
+	p := &plan{q: q, o: o, from: 0, to: math.MaxInt64, limit: q.Limit, mem: budget{max: o.MaxMemory}}
+	if q.Since != nil {
+		p.from = q.Since.Resolve(o.Now)
+	}
+	if q.Until != nil {
+		p.to = q.Until.Resolve(o.Now)
+	}
+	if len(q.Where) > 0 {
+		var c query.Cond = &query.And{Conds: q.Where}
+		if len(q.Where) == 1 {
+			c = q.Where[0]
+		}
+		w, err := compile(c, p.field, o.Tokens)
+		if err != nil {
+			return nil, err
+		}
+		p.where = w
+	}
+	if s := q.Stats; s != nil {
+		for _, f := range s.By {
+			i, _ := p.field(f)
+			p.by = append(p.by, i)
+		}
+		for k := range s.Aggs {
+			a := &s.Aggs[k]
+			fi := -1
+			if a.Field != nil {
+				fi, _ = p.field(*a.Field)
+				if o.Tokens != nil && isPII(a.Field.Path) && a.Func != "count" && a.Func != "distinct" {
+					return nil, query.ErrorAt(a.Pos, "%s holds personal data: without pii access only count and distinct aggregate it", a.Field)
+				}
+			}
+			p.aggs = append(p.aggs, newAggSpec(a, fi))
+		}
+		if p.limit < 0 {
+			p.limit = math.MaxInt
+		}
+		return p, nil
+	}
+	for _, k := range q.Sort {
+		i, _ := p.field(k.Field)
+		p.sort = append(p.sort, i)
+	}
+	for _, f := range q.Fields {
+		i, _ := p.field(f)
+		p.project = append(p.project, i)
+	}
+	if p.limit < 0 {
+		p.limit = defaultRawLimit
+	}
+	return p, nil
+}
+
+// Run runs q over src and sends the result to out.
+func Run(ctx context.Context, q *query.Query, src Source, o Options, out Output) (Stats, error) {
+	p, err := newPlan(q, o)
+	if err != nil {
+		return Stats{}, err
+	}
+	if q.Stats != nil {
+		err = p.runStats(ctx, src, out)
+	} else {
+		err = p.runRaw(ctx, src, out)
+	}
+	return p.stats, err
+}
+
+// unit is a part of the source scanned as a whole: a segment, or memory.
+type unit struct {
+	seg      *table.Segment
+	mem      []ingest.Record
+	min, max int64
+}
+
+func (p *plan) units(src Source) []unit {
+	var us []unit
+	if len(src.Mem) > 0 {
+		u := unit{mem: src.Mem, min: math.MaxInt64, max: math.MinInt64}
+		for _, r := range src.Mem {
+			u.min, u.max = min(u.min, r.TimeNS), max(u.max, r.TimeNS)
+		}
+		us = append(us, u)
+	}
+	for _, s := range src.Segments {
+		us = append(us, unit{seg: s, min: s.MinTime, max: s.MaxTime})
+	}
+	// Newest first, for raw events' early stop.
+	slices.SortStableFunc(us, func(a, b unit) int { return cmp3(b.max, a.max) })
+	return us
+}
+
+// visit calls fn for every record of src in the time range that passes
+// where, a block at a time; skip says whether a block whose newest record
+// is at maxTime can be left out.
+func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) bool, fn func(b *block, fields []fieldData, i int) error) error {
+	for _, u := range p.units(src) {
+		if u.max < p.from || u.min >= p.to || skip(u.max) {
+			continue
+		}
+		var err error
+		if u.seg != nil {
+			err = p.visitSegment(ctx, u.seg, skip, fn)
+		} else {
+			err = p.visitMemory(ctx, u.mem, skip, fn)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+	f, err := segment.OpenFile(s.Path())
+	if err != nil {
+		return fmt.Errorf("engine: segment %s: %w", s.Info, err)
+	}
+	defer f.Close()
+	timeLeaf := -1
+	for i, leaf := range f.Schema.Leaves {
+		if leaf.Type == dremel.Int && slices.Equal(leaf.Path(), []string{"time_ns"}) && leaf.MaxR() == 0 {
+			timeLeaf = i
+		}
+	}
+	for bi := range f.Blocks {
+		blk := &f.Blocks[bi]
+		if blk.HasTime && (blk.MaxTime < p.from || blk.MinTime >= p.to || skip(blk.MaxTime)) {
+			continue
+		}
+		b := &block{
+			rows:   blk.Rows,
+			schema: f.Schema,
+			read:   func(leaf int) (*dremel.Column, error) { return f.ReadColumn(bi, leaf) },
+			has:    func(leaf int) bool { return blk.Chunk(leaf) != nil },
+			records: func(emit func(int, dremel.Value) error) error {
+				i := 0
+				return f.Assemble(bi, nil, func(v dremel.Value) error {
+					err := emit(i, v)
+					i++
+					return err
+				})
+			},
+		}
+		b.times = make([]int64, blk.Rows)
+		for i := range b.times {
+			b.times[i] = -1
+		}
+		if timeLeaf >= 0 && b.has(timeLeaf) {
+			fd, err := b.load([]string{"time_ns"}, &p.mem)
+			if err != nil {
+				return err
+			}
+			var s []Val
+			for i := range b.times {
+				if s = fd.values(i, s[:0]); len(s) > 0 && s[0].Kind == Int {
+					b.times[i] = s[0].I
+				}
+			}
+			p.mem.used -= int64(len(fd.cols[0].start)+len(fd.cols[0].val)) * 4
+		}
+		if err := p.visitBlock(ctx, b, fn); err != nil {
+			return fmt.Errorf("engine: segment %s: %w", s.Info, err)
+		}
+	}
+	return nil
+}
+
+func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+	var parser dremel.Parser
+	var buf []byte
+	vals := make([]dremel.Value, 0, memBatch)
+	times := make([]int64, 0, memBatch)
+	flush := func() error {
+		if len(vals) == 0 {
+			return nil
+		}
+		b, err := shredBlock(vals, times)
+		if err != nil {
+			return fmt.Errorf("engine: memory: %w", err)
+		}
+		err = p.visitBlock(ctx, b, fn)
+		vals, times = vals[:0], times[:0]
+		return err
+	}
+	for _, r := range recs {
+		if r.TimeNS < p.from || r.TimeNS >= p.to || skip(r.TimeNS) {
+			continue
+		}
+		buf = table.AppendRecord(buf[:0], r.Source, r.Line, r.TimeNS)
+		v, err := parser.ParseEvent(string(buf))
+		if err != nil {
+			return fmt.Errorf("engine: memory record of %s: %w", r.Source, err)
+		}
+		vals = append(vals, v)
+		times = append(times, r.TimeNS)
+		if len(vals) == memBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+func (p *plan) visitBlock(ctx context.Context, b *block, fn func(*block, []fieldData, int) error) error {
+	fields := make([]fieldData, len(p.fields))
+	before := p.mem.used
+	for i, path := range p.fields {
+		fd, err := b.load(path, &p.mem)
+		if err != nil {
+			return err
+		}
+		fields[i] = fd
+	}
+	cols := p.mem.used - before
+	defer func() { p.mem.used -= cols }() // the block's columns go with it
+	r := blockRow{fields: fields}
+	scratch := make([]Val, 0, 8)
+	for i := 0; i < b.rows; i++ {
+		if i%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("%w: the query ran out of time; narrow it with since or where", ErrLimit)
+			}
+		}
+		p.stats.Scanned++
+		t := b.times[i]
+		if t < p.from || t >= p.to {
+			continue
+		}
+		r.i = i
+		if p.where != nil && !p.where(&r, scratch) {
+			continue
+		}
+		p.stats.Matched++
+		if err := fn(b, fields, i); err != nil {
+			return err
+		}
+	}
+	if p.blockDone != nil {
+		return p.blockDone(b)
+	}
+	return nil
+}
+
+// firstOrNull is a field's value as one cell: its only value, null if
+// none, or a JSON array of several.
+func firstOrNull(vals []Val) Val {
+	switch len(vals) {
+	case 0:
+		return Val{Kind: Null}
+	case 1:
+		return vals[0]
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(appendJSON(nil, v))
+	}
+	b.WriteByte(']')
+	return Val{Kind: JSON, S: b.String()}
+}

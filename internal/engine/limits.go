@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrLimit is wrapped by every error that ends a query for exceeding one
+// of its bounds; the message says which and how to narrow the query.
+var ErrLimit = errors.New("engine: query limit")
+
+const (
+	// memBatch is how many memory records are shredded into one block.
+	memBatch = 16 << 10
+
+	// checkEvery is how many rows pass between checks of the deadline.
+	checkEvery = 4096
+
+	// DefaultMaxMemory and DefaultMaxGroups are a query's bounds unless
+	// the caller sets its own: what one query may hold (group states,
+	// values kept for percentiles and distinct counts, rows kept to sort)
+	// and how many groups stats may make.
+	DefaultMaxMemory = 256 << 20
+	DefaultMaxGroups = 100_000
+
+	// defaultRawLimit is how many raw events a query without limit shows.
+	defaultRawLimit = 100
+)
+
+// budget accounts the memory a query holds.
+type budget struct {
+	used, max int64
+}
+
+func (b *budget) charge(n int64) error {
+	b.used += n
+	if b.max > 0 && b.used > b.max {
+		return fmt.Errorf("%w: the query needs more than %d MB of memory; narrow it with since, where or fewer groups", ErrLimit, b.max>>20)
+	}
+	return nil
+}

@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"stele/internal/query"
+)
+
+// group is one group of a stats query.
+type group struct {
+	keys []Val // bucket start (with every), then the by values
+	aggs []aggState
+}
+
+func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
+	s := p.q.Stats
+	every := s.Every.Nanoseconds()
+	groups := map[string]*group{}
+	var key []byte
+	var scratch []Val
+	keyVals := make([]Val, 0, 1+len(p.by))
+	err := p.visit(ctx, src, func(int64) bool { return false }, func(b *block, fields []fieldData, i int) error {
+		key, keyVals = key[:0], keyVals[:0]
+		if every > 0 {
+			t := b.times[i]
+			keyVals = append(keyVals, intVal(t-t%every))
+		}
+		for _, f := range p.by {
+			scratch = fields[f].values(i, scratch[:0])
+			v := Val{Kind: Null}
+			if len(scratch) > 0 {
+				v = firstOrNull(scratch)
+			}
+			if p.o.Tokens != nil && v.Kind != Null && isPII(p.fields[f]) {
+				v = p.o.Tokens.token(v)
+			}
+			keyVals = append(keyVals, v)
+		}
+		for _, v := range keyVals {
+			key = appendKey(key, v)
+		}
+		g := groups[string(key)]
+		if g == nil {
+			if len(groups) >= p.o.MaxGroups {
+				return fmt.Errorf("%w: the query makes more than %d groups; narrow it with since or where, or group by fewer fields or a longer every", ErrLimit, p.o.MaxGroups)
+			}
+			g = &group{keys: slices.Clone(keyVals), aggs: make([]aggState, len(p.aggs))}
+			groups[string(key)] = g
+			cost := int64(len(key)) + 64 + int64(len(p.aggs))*96
+			for _, v := range keyVals {
+				cost += v.size()
+			}
+			if err := p.mem.charge(cost); err != nil {
+				return err
+			}
+		}
+		for k := range p.aggs {
+			spec := &p.aggs[k]
+			scratch = scratch[:0]
+			if spec.field >= 0 {
+				scratch = fields[spec.field].values(i, scratch)
+			}
+			if grew := g.aggs[k].add(spec, scratch); grew > 0 {
+				if err := p.mem.charge(grew); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	outs := s.Outputs()
+	cols := make([]string, len(outs))
+	for i, f := range outs {
+		cols[i] = strings.Join(f.Path, ".")
+	}
+	h := Header{Columns: cols, Time: -1, Keys: len(p.by)}
+	if every > 0 {
+		h.Time = 0
+	}
+	rows := make([][]Val, 0, len(groups))
+	for _, g := range groups {
+		row := append(slices.Clone(g.keys), make([]Val, len(p.aggs))...)
+		for k := range p.aggs {
+			row[len(g.keys)+k] = g.aggs[k].result(&p.aggs[k])
+		}
+		rows = append(rows, row)
+	}
+	// One row per group, sorted by group keys (time first).
+	nkeys := len(p.by)
+	if every > 0 {
+		nkeys++
+	}
+	slices.SortFunc(rows, func(a, b []Val) int {
+		for i := range nkeys {
+			if c := order(a[i], b[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	colIndex := func(f query.Field) (int, error) {
+		name := strings.Join(f.Path, ".")
+		for i, c := range cols {
+			if c == name {
+				return i, nil
+			}
+		}
+		return 0, query.ErrorAt(f.Pos, "%s is not an output of stats; outputs: %s", f, strings.Join(cols, ", "))
+	}
+	if len(p.q.After) > 0 {
+		var c query.Cond = &query.And{Conds: p.q.After}
+		if len(p.q.After) == 1 {
+			c = p.q.After[0]
+		}
+		// Outputs are already tokens where they hold personal data.
+		pr, err := compile(c, colIndex, nil)
+		if err != nil {
+			return err
+		}
+		kept := rows[:0]
+		var sc []Val
+		for _, r := range rows {
+			if pr(outRow(r), sc) {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
+	}
+	if len(p.q.Sort) > 0 {
+		keys := make([]int, len(p.q.Sort))
+		for i, k := range p.q.Sort {
+			ci, err := colIndex(k.Field)
+			if err != nil {
+				return err
+			}
+			keys[i] = ci
+		}
+		slices.SortStableFunc(rows, func(a, b []Val) int {
+			for i, k := range p.q.Sort {
+				c := order(a[keys[i]], b[keys[i]])
+				if k.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return 0
+		})
+	}
+	if len(rows) > p.limit {
+		rows = rows[:p.limit]
+	}
+	if len(p.q.Fields) > 0 {
+		idx := make([]int, len(p.q.Fields))
+		names := make([]string, len(p.q.Fields))
+		for i, f := range p.q.Fields {
+			ci, err := colIndex(f)
+			if err != nil {
+				return err
+			}
+			idx[i], names[i] = ci, cols[ci]
+		}
+		for r, row := range rows {
+			pr := make([]Val, len(idx))
+			for i, ci := range idx {
+				pr[i] = row[ci]
+			}
+			rows[r] = pr
+		}
+		h = Header{Columns: names, Time: -1}
+	}
+	if err := out.Begin(h); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := out.Row(r); err != nil {
+			return err
+		}
+		p.stats.Rows++
+	}
+	return nil
+}
+
+// outRow is a stats output row as conditions read it: a null value is
+// a field the row lacks.
+type outRow []Val
+
+func (r outRow) values(i int, dst []Val) []Val {
+	if r[i].Kind == Null {
+		return dst
+	}
+	return append(dst, r[i])
+}
