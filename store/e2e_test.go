@@ -1,0 +1,443 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zeebo/xxh3"
+
+	"stele/internal/chunklog"
+)
+
+// e2eDuration is how long TestStoreEndToEndWithFaults runs its load:
+// STELE_E2E_DURATION (a Go duration), 2 minutes by default.
+func e2eDuration(t *testing.T) time.Duration {
+	v := os.Getenv("STELE_E2E_DURATION")
+	if v == "" {
+		return 2 * time.Minute
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 20*time.Second {
+		t.Fatalf("STELE_E2E_DURATION=%q: want a duration of at least 20s", v)
+	}
+	return d
+}
+
+// storeEvent is one of the store's own events, from the export.
+type storeEvent struct {
+	TimeNS int64  `json:"time_ns"`
+	Event  string `json:"_event"`
+	Source string `json:"source"`
+	Chunk  string `json:"chunk"`
+	Mode   string `json:"mode"`
+	New    int64  `json:"new"`
+	Dup    int64  `json:"dup"`
+}
+
+// TestStoreEndToEndWithFaults is DESIGN section 4, guarantee 1, for the
+// store: three supervisors, each around a program printing 5000 unique
+// events a second, and one store pulling from all three, through ten
+// kill -9s of the store, a kill -9 of a supervisor, a clean restart of
+// another that then serves one chunk twice under two ids, and an outage of
+// the third longer than many chunks. At the end every event in the
+// supervisors' chunk logs is in the store exactly once, and the store's own
+// events show the outage's gap filled newest first behind the live chunk.
+func TestStoreEndToEndWithFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for minutes")
+	}
+	const (
+		rate       = 5000
+		storeKills = 10
+		workers    = 4 // the store's -backfill-workers default
+	)
+	dur := e2eDuration(t)
+	outage := min(10*time.Second, dur/8)
+	b := buildBins(t)
+	cs := newCerts(t, b, "store", "ops", "sup-a", "sup-b", "sup-c")
+	cs.allow("sup.allow", "store")
+	sups := []*supervisor{{name: "sup-a"}, {name: "sup-b"}, {name: "sup-c"}}
+	for _, s := range sups {
+		startSupervisor(t, b, cs, s, rate)
+	}
+	a, bb, c := sups[0], sups[1], sups[2]
+	// The store reaches sup-c through a proxy the test can cut.
+	px := newProxy(t, c.p.addr)
+	st := &store{dir: t.TempDir(), allow: cs.allow("store.allow", "ops")}
+	st.sources = filepath.Join(t.TempDir(), "sources")
+	writeFile(t, st.sources, fmt.Sprintf("sup-a https://%s %s\nsup-b https://%s %s\nsup-c https://%s %s\n",
+		a.p.addr, cs.fp["sup-a"], bb.p.addr, cs.fp["sup-b"], px.addr, cs.fp["sup-c"]))
+	start := time.Now()
+	startStore(t, b, cs, st)
+
+	// The faults, in time order; each store kill is at a random moment.
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("load for %v at %d events/s per supervisor; random seed %d", dur, rate, seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	type action struct {
+		at   time.Duration
+		name string
+	}
+	var plan []action
+	for range storeKills {
+		plan = append(plan, action{dur/20 + time.Duration(rng.Int64N(int64(dur*9/10))), "kill store"})
+	}
+	plan = append(plan, action{dur / 4, "kill sup-b"}, action{dur * 45 / 100, "cut sup-c"}, action{dur * 3 / 4, "restart sup-a with a chunk twice"})
+	sort.SliceStable(plan, func(i, j int) bool { return plan[i].at < plan[j].at })
+
+	var cutAt, restoredAt time.Time
+	var copyID, copyOf string
+	kills := 0
+	for _, act := range plan {
+		if d := time.Until(start.Add(act.at)); d > 0 {
+			time.Sleep(d) // the load runs meanwhile
+		}
+		switch act.name {
+		case "kill store":
+			st.p.kill()
+			kills++
+			startStore(t, b, cs, st)
+			t.Logf("%6.1fs: store killed with SIGKILL (%d of %d) and restarted", time.Since(start).Seconds(), kills, storeKills)
+		case "kill sup-b":
+			bb.p.kill()
+			startSupervisor(t, b, cs, bb, rate)
+			t.Logf("%6.1fs: sup-b killed with SIGKILL (its child with it) and restarted", time.Since(start).Seconds())
+		case "restart sup-a with a chunk twice":
+			// While sup-a is stopped, a closed chunk (and its .sum, which
+			// recovery checks it against) is copied to a new id after
+			// every other: the restarted supervisor lists it and serves
+			// the same lines under two ids.
+			if code := a.p.stop(); code != 0 {
+				t.Fatalf("sup-a exited %d on SIGTERM\n%s", code, a.p.errText())
+			}
+			ids := chunkIDs(t, a.dir)
+			copyOf = ids[len(ids)/2]
+			copyID = chunklog.NextID(ids[len(ids)-1], time.Now())
+			for _, ext := range []string{"", ".sum"} {
+				data, err := os.ReadFile(filepath.Join(a.dir, copyOf+ext))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(a.dir, copyID+ext), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			startSupervisor(t, b, cs, a, rate)
+			t.Logf("%6.1fs: sup-a stopped with SIGTERM, chunk %s copied to %s, sup-a restarted", time.Since(start).Seconds(), copyOf, copyID)
+		case "cut sup-c":
+			cutAt = time.Now()
+			px.cut()
+			time.Sleep(outage)
+			px.restore()
+			restoredAt = time.Now()
+			var missed int
+			for _, id := range chunkIDs(t, c.dir) {
+				if tm, _ := chunklog.IDTime(id); !tm.Before(cutAt) && tm.Before(restoredAt) {
+					missed++
+				}
+			}
+			t.Logf("%6.1fs: sup-c unreachable for %v (%d chunks opened meanwhile), reachable again", time.Since(start).Seconds(), outage, missed)
+			// No store kill until the gap is filled, so that the store's
+			// own events of the refill are all there to check.
+			waitFor(t, "sup-c's gap filled", 3*time.Minute, func() (bool, string) {
+				s, err := curlStatus(t, cs, st, "ops")
+				if err != nil {
+					return false, err.Error()
+				}
+				src, _ := sourceStatus(s, "sup-c")
+				return src.State == "live" && src.BacklogChunks == 0 && src.ConnectedSince.After(restoredAt), fmt.Sprintf("%+v", src)
+			})
+			t.Logf("%6.1fs: sup-c's backlog is empty again", time.Since(start).Seconds())
+		}
+	}
+	if d := time.Until(start.Add(dur)); d > 0 {
+		time.Sleep(d)
+	}
+
+	// The programs fall quiet (SIGUSR1, forwarded by the supervisors);
+	// the store catches up with what is on disk.
+	for _, s := range sups {
+		s.p.cmd.Process.Signal(syscall.SIGUSR1)
+	}
+	t.Logf("%6.1fs: programs quiet; waiting for the store to catch up", time.Since(start).Seconds())
+	want := map[string]map[xxh3.Uint128]bool{}
+	onDisk := map[string]int{}
+	twice := map[string]int{}
+	waitFor(t, "the store catching up", 5*time.Minute, func() (bool, string) {
+		s, err := curlStatus(t, cs, st, "ops")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, sup := range sups {
+			ok, why := caughtUp(t, s, sup)
+			if !ok {
+				return false, why
+			}
+		}
+		// Read the logs as they are now, and make sure nothing was
+		// written meanwhile.
+		for _, sup := range sups {
+			set, n, dups := readLog(t, sup.dir)
+			want[sup.name], onDisk[sup.name], twice[sup.name] = set, n, dups
+		}
+		s, err = curlStatus(t, cs, st, "ops")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, sup := range sups {
+			if ok, why := caughtUp(t, s, sup); !ok {
+				return false, "changed while reading: " + why
+			}
+		}
+		return true, ""
+	})
+	final, _ := curlStatus(t, cs, st, "ops")
+	t.Logf("%6.1fs: caught up; storage %+v", time.Since(start).Seconds(), final.Storage)
+	for _, src := range final.Sources {
+		t.Logf("  %s: %s, %d chunks done, %d lines new, %d dup (this store process)", src.Name, src.State, src.ChunksDone, src.LinesNew, src.LinesDup)
+	}
+	if code := st.p.stop(); code != 0 {
+		t.Fatalf("store exited %d on SIGTERM\n%s", code, st.p.errText())
+	}
+	for _, s := range sups {
+		if code := s.p.stop(); code != 0 {
+			t.Errorf("%s exited %d on SIGTERM", s.name, code)
+		}
+	}
+
+	// The export holds every event of every log exactly once.
+	lines := exportLines(t, b, st.dir)
+	seen := map[recordKey]bool{}
+	got := map[string]int{}
+	var own []storeEvent
+	for i, l := range lines {
+		src, canon, err := canonical(l)
+		if err != nil {
+			t.Fatalf("export line %d: %v: %q", i+1, err, l)
+		}
+		k := keyOf(src, canon)
+		if seen[k] {
+			t.Fatalf("export line %d is a duplicate: %s", i+1, l)
+		}
+		seen[k] = true
+		got[src]++
+		if src == "store" {
+			var e storeEvent
+			if err := json.Unmarshal(l, &e); err != nil {
+				t.Fatal(err)
+			}
+			own = append(own, e)
+			continue
+		}
+		set, ok := want[src]
+		if !ok {
+			t.Fatalf("export line %d has an unknown _source: %s", i+1, l)
+		}
+		if !set[k.hash] {
+			t.Fatalf("export line %d is in no chunk of %s: %s", i+1, src, l)
+		}
+	}
+	for _, sup := range sups {
+		t.Logf("%s: %d lines in its chunk log, %d of them repeated (the copied chunk), %d distinct, %d in the export",
+			sup.name, onDisk[sup.name], twice[sup.name], len(want[sup.name]), got[sup.name])
+		if got[sup.name] != len(want[sup.name]) {
+			t.Errorf("%s: %d events in the export, want %d", sup.name, got[sup.name], len(want[sup.name]))
+		}
+	}
+	if twice["sup-a"] == 0 || twice["sup-b"]+twice["sup-c"] != 0 {
+		t.Errorf("lines twice on disk: %v; want some in sup-a's copied chunk only", twice)
+	}
+	t.Logf("store: %d own events in the export", got["store"])
+	slices.SortStableFunc(own, func(x, y storeEvent) int { return cmpInt(x.TimeNS, y.TimeNS) })
+	logDone(t, own)
+	for _, e := range own {
+		if e.Event == "chunk_done" && e.Chunk == copyID {
+			t.Logf("sup-a's chunk %s (a copy of %s) done: %d lines new, %d dup (%s)", copyID, copyOf, e.New, e.Dup, e.Mode)
+		}
+	}
+	checkOutage(t, own, chunkIDs(t, c.dir), cutAt, restoredAt, workers)
+}
+
+// caughtUp reports whether the store has every byte of sup's log on disk.
+func caughtUp(t *testing.T, s status, sup *supervisor) (bool, string) {
+	src, ok := sourceStatus(s, sup.name)
+	if !ok {
+		return false, sup.name + " not in /status"
+	}
+	ids := chunkIDs(t, sup.dir)
+	newest := ids[len(ids)-1]
+	fi, err := os.Stat(filepath.Join(sup.dir, newest))
+	if err != nil {
+		return false, err.Error()
+	}
+	if src.BacklogChunks != 0 || src.LatestChunk != newest || src.LiveChunk != newest || src.LiveOffset != fi.Size() {
+		return false, fmt.Sprintf("%s: newest chunk %s has %d bytes; status %+v", sup.name, newest, fi.Size(), src)
+	}
+	return true, ""
+}
+
+// readLog returns the identities of the events in a supervisor's chunk
+// log, how many lines it has, and how many of them repeat an earlier one.
+func readLog(t *testing.T, dir string) (set map[xxh3.Uint128]bool, lines, dups int) {
+	t.Helper()
+	set = map[xxh3.Uint128]bool{}
+	for _, id := range chunkIDs(t, dir) {
+		data, err := os.ReadFile(filepath.Join(dir, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			t.Fatalf("%s/%s does not end on a line boundary", dir, id)
+		}
+		for _, l := range splitLines(data) {
+			_, canon, err := canonical(l)
+			if err != nil {
+				t.Fatalf("%s/%s: %v: %q", dir, id, err, l)
+			}
+			h := xxh3.Hash128(canon)
+			if set[h] {
+				dups++
+			}
+			set[h] = true
+			lines++
+		}
+	}
+	return set, lines, dups
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// logDone summarises the store's chunk_done events per source and mode.
+func logDone(t *testing.T, own []storeEvent) {
+	type key struct{ source, mode string }
+	n := map[key][3]int64{}
+	starts := 0
+	for _, e := range own {
+		switch e.Event {
+		case "chunk_done":
+			k := key{e.Source, e.Mode}
+			v := n[k]
+			n[k] = [3]int64{v[0] + 1, v[1] + e.New, v[2] + e.Dup}
+		case "store_started":
+			starts++
+		}
+	}
+	// A store killed within ownevents' batching interval of its start
+	// loses its store_started event, as ownevents documents.
+	t.Logf("store: %d store_started events", starts)
+	keys := make([]key, 0, len(n))
+	for k := range n {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.source+a.mode, b.source+b.mode) })
+	for _, k := range keys {
+		v := n[k]
+		t.Logf("store: %s: %d chunks done in %s mode, %d lines new, %d dup", k.source, v[0], k.mode, v[1], v[2])
+	}
+}
+
+// checkOutage checks, from the store's own events, how sup-c's outage was
+// recovered: the live loop stored the newest chunk first (chunk_live), then
+// the chunks opened during the outage were done in backfill mode, newest
+// first, every one of them.
+//
+// The live chunk's chunk_done may come after some backfilled chunks: it
+// completes only when the supervisor closes it, while backfill starts as
+// soon as the live stream has stored its first data. So "first" is shown by
+// chunk_live, which precedes every backfill of the gap. With several workers
+// the gap's chunks complete out of strict order, but the first to complete
+// is among the newest `workers` of them and the last among the oldest.
+func checkOutage(t *testing.T, own []storeEvent, ids []string, cutAt, restoredAt time.Time, workers int) {
+	t.Helper()
+	var live *storeEvent
+	for i, e := range own {
+		if e.Event == "chunk_live" && e.Source == "sup-c" && e.TimeNS > restoredAt.UnixNano() {
+			live = &own[i]
+			break
+		}
+	}
+	if live == nil {
+		t.Fatal("no chunk_live event of sup-c after the outage")
+	}
+	var gap []string
+	for _, id := range ids {
+		if tm, _ := chunklog.IDTime(id); !tm.Before(cutAt) && id < live.Chunk {
+			gap = append(gap, id)
+		}
+	}
+	if len(gap) < 5 {
+		t.Fatalf("only %d chunks of sup-c opened during the outage; want several", len(gap))
+	}
+	done := map[string]storeEvent{}
+	var order []string // the gap's chunks in the order they were done
+	var liveDone *storeEvent
+	for i, e := range own {
+		if e.Event != "chunk_done" || e.Source != "sup-c" || e.TimeNS < restoredAt.UnixNano() {
+			continue
+		}
+		if e.Chunk == live.Chunk {
+			liveDone = &own[i]
+		}
+		if _, dup := done[e.Chunk]; !dup && slices.Contains(gap, e.Chunk) {
+			done[e.Chunk] = e
+			order = append(order, e.Chunk)
+		}
+	}
+	for _, id := range gap {
+		e, ok := done[id]
+		switch {
+		case !ok:
+			t.Errorf("sup-c chunk %s, opened during the outage, was never done", id)
+		case e.Mode != "backfill":
+			t.Errorf("sup-c chunk %s done in %s mode, want backfill", id, e.Mode)
+		case e.TimeNS < live.TimeNS:
+			t.Errorf("sup-c chunk %s done before the live stream stored chunk %s", id, live.Chunk)
+		}
+	}
+	if len(order) != len(gap) {
+		return
+	}
+	newest, oldest := gap[max(len(gap)-workers, 0):], gap[:min(workers, len(gap))]
+	if !slices.Contains(newest, order[0]) || !slices.Contains(oldest, order[len(order)-1]) {
+		t.Errorf("gap of sup-c not filled newest first: done in the order %v of %v", order, gap)
+	}
+	inversions := 0
+	for i := 1; i < len(order); i++ {
+		if order[i] > order[i-1] {
+			inversions++
+		}
+	}
+	liveAt := "never in live mode"
+	if liveDone != nil && liveDone.Mode == "live" {
+		before := 0
+		for _, id := range order {
+			if done[id].TimeNS < liveDone.TimeNS {
+				before++
+			}
+		}
+		liveAt = fmt.Sprintf("done in live mode %v after the outage, with %d of the gap's chunks done before it", time.Duration(liveDone.TimeNS-restoredAt.UnixNano()), before)
+	} else {
+		t.Errorf("sup-c's live chunk %s after the outage: %s", live.Chunk, liveAt)
+	}
+	t.Logf("sup-c outage: live chunk %s stored first, %v after reconnecting; it was %s", live.Chunk, time.Duration(live.TimeNS-restoredAt.UnixNano()), liveAt)
+	t.Logf("sup-c outage: %d chunks opened during it, all done in backfill mode from %v to %v after it; first %s (newest is %s), last %s (oldest is %s); %d of %d consecutive completions out of newest-first order",
+		len(gap), time.Duration(done[order[0]].TimeNS-restoredAt.UnixNano()), time.Duration(done[order[len(order)-1]].TimeNS-restoredAt.UnixNano()),
+		order[0], gap[len(gap)-1], order[len(order)-1], gap[0], inversions, len(order)-1)
+}
