@@ -158,7 +158,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	srcs, err := sources.Load(cfg.sources)
 	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.sources, err)
+		return err // sources.Load names the file
 	}
 	st, rep, err := ingest.Open(ingest.Options{
 		Dir:         cfg.dir,
@@ -269,7 +269,7 @@ func (s *server) reload() {
 			b.Str("file", s.cfg.sources)
 			b.Str("error", err.Error())
 		})
-		fmt.Fprintf(s.stderr, "store: error: %s: %v (keeping the sources in force)\n", s.cfg.sources, err)
+		fmt.Fprintf(s.stderr, "store: error: %v (keeping the sources in force)\n", err)
 		return
 	}
 	s.mu.Lock()
