@@ -441,3 +441,210 @@ func checkOutage(t *testing.T, own []storeEvent, ids []string, cutAt, restoredAt
 		len(gap), time.Duration(done[order[0]].TimeNS-restoredAt.UnixNano()), time.Duration(done[order[len(order)-1]].TimeNS-restoredAt.UnixNano()),
 		order[0], gap[len(gap)-1], order[len(order)-1], gap[0], inversions, len(order)-1)
 }
+
+// TestStoreRefusesPinMismatch: a source whose sources line pins another
+// certificate than its supervisor presents is refused, and says why in
+// /status; nothing of it is stored, while a correct source flows.
+func TestStoreRefusesPinMismatch(t *testing.T) {
+	b := buildBins(t)
+	cs := newCerts(t, b, "store", "ops", "sup-good", "sup-bad", "impostor")
+	cs.allow("sup.allow", "store")
+	good, bad := &supervisor{name: "sup-good"}, &supervisor{name: "sup-bad"}
+	startSupervisor(t, b, cs, good, 200)
+	startSupervisor(t, b, cs, bad, 200)
+	st := &store{dir: t.TempDir(), allow: cs.allow("store.allow", "ops")}
+	st.sources = filepath.Join(t.TempDir(), "sources")
+	writeFile(t, st.sources, fmt.Sprintf("sup-good https://%s %s\nsup-bad https://%s %s\n",
+		good.p.addr, cs.fp["sup-good"], bad.p.addr, cs.fp["impostor"]))
+	startStore(t, b, cs, st)
+
+	var refused string
+	waitFor(t, "sup-bad refused and sup-good flowing", time.Minute, func() (bool, string) {
+		s, err := curlStatus(t, cs, st, "ops")
+		if err != nil {
+			return false, err.Error()
+		}
+		g, _ := sourceStatus(s, "sup-good")
+		x, _ := sourceStatus(s, "sup-bad")
+		refused = x.LastError
+		return g.State == "live" && g.LinesNew > 0 && x.State == "refused", fmt.Sprintf("%+v\n%+v", g, x)
+	})
+	t.Logf("sup-bad in /status: %s", refused)
+	if !strings.Contains(refused, "pinned fingerprint") || !strings.Contains(refused, cs.fp["impostor"]) {
+		t.Errorf("sup-bad's error does not name the pinning problem: %q", refused)
+	}
+	if code := st.p.stop(); code != 0 {
+		t.Fatalf("store exited %d\n%s", code, st.p.errText())
+	}
+	n := map[string]int{}
+	for _, l := range exportLines(t, b, st.dir) {
+		src, _, err := canonical(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n[src]++
+	}
+	if n["sup-bad"] != 0 || n["sup-good"] == 0 {
+		t.Errorf("events stored per source: %v; want sup-good's and none of sup-bad's", n)
+	}
+}
+
+// TestStoreStatusAndReload: /status admits listed client certificates
+// only, at the handshake; SIGHUP applies an edited sources file and keeps
+// the one in force when the new one is malformed.
+func TestStoreStatusAndReload(t *testing.T) {
+	b := buildBins(t)
+	cs := newCerts(t, b, "store", "ops", "mallory", "sup-1", "sup-2")
+	cs.allow("sup.allow", "store")
+	s1, s2 := &supervisor{name: "sup-1"}, &supervisor{name: "sup-2"}
+	startSupervisor(t, b, cs, s1, 200)
+	startSupervisor(t, b, cs, s2, 200)
+	st := &store{dir: t.TempDir(), allow: cs.allow("store.allow", "ops")}
+	st.sources = filepath.Join(t.TempDir(), "sources")
+	line1 := fmt.Sprintf("sup-1 https://%s %s\n", s1.p.addr, cs.fp["sup-1"])
+	line2 := fmt.Sprintf("sup-2 https://%s %s\n", s2.p.addr, cs.fp["sup-2"])
+	writeFile(t, st.sources, line1)
+	startStore(t, b, cs, st)
+
+	// Without a certificate, or with one not listed, curl fails at the
+	// handshake: no HTTP status at all.
+	for _, client := range []string{"", "mallory"} {
+		out, code, errOut := curl(t, append([]string{"-o", "/dev/null", "-w", "%{http_code}"}, statusArgs(cs, st, client)...)...)
+		if code == 0 || out != "000" {
+			t.Errorf("curl /status with client certificate %q: exit %d, HTTP %q; want a failed handshake", client, code, out)
+		}
+		t.Logf("curl with client certificate %q: exit %d: %s", client, code, strings.TrimSpace(errOut))
+	}
+	out, code, errOut := curl(t, statusArgs(cs, st, "ops")...)
+	if code != 0 {
+		t.Fatalf("curl /status with the listed certificate: exit %d: %s", code, errOut)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("/status is not JSON: %v\n%s", err, out)
+	}
+	storage, _ := raw["storage"].(map[string]any)
+	if _, ok := raw["sources"].([]any); !ok || storage == nil || storage["events"] == nil || storage["segments"] == nil {
+		t.Errorf("/status lacks sources or storage totals:\n%s", out)
+	}
+	waitFor(t, "sup-1's events", time.Minute, func() (bool, string) {
+		s, err := curlStatus(t, cs, st, "ops")
+		if err != nil {
+			return false, err.Error()
+		}
+		src, _ := sourceStatus(s, "sup-1")
+		return src.LinesNew > 0, fmt.Sprintf("%+v", s.Sources)
+	})
+
+	// SIGHUP: sup-2 in, sup-1 out.
+	writeFile(t, st.sources, "# edited\n"+line2)
+	st.p.cmd.Process.Signal(syscall.SIGHUP)
+	var before int64
+	waitFor(t, "sup-2 added and sup-1 removed", time.Minute, func() (bool, string) {
+		s, err := curlStatus(t, cs, st, "ops")
+		if err != nil {
+			return false, err.Error()
+		}
+		src, ok := sourceStatus(s, "sup-2")
+		before = src.LinesNew
+		_, old := sourceStatus(s, "sup-1")
+		return ok && src.LinesNew > 0 && !old && len(s.Sources) == 1, fmt.Sprintf("%+v", s.Sources)
+	})
+
+	// A malformed file keeps sup-2, which goes on flowing.
+	writeFile(t, st.sources, line2+"sup-3 not-a-url\n")
+	st.p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reload refused", time.Minute, func() (bool, string) {
+		e := st.p.errText()
+		return strings.Contains(e, "keeping the sources in force"), e
+	})
+	wantErr := "store: error: sources: " + st.sources + `: line 2: want NAME URL FINGERPRINT, got 2 fields: "sup-3 not-a-url" (keeping the sources in force)` + "\n"
+	if e := st.p.errText(); e != wantErr {
+		t.Errorf("store on the malformed file:\n%s\nwant:\n%s", e, wantErr)
+	}
+	waitFor(t, "sup-2 flowing after the failed reload", time.Minute, func() (bool, string) {
+		s, err := curlStatus(t, cs, st, "ops")
+		if err != nil {
+			return false, err.Error()
+		}
+		src, _ := sourceStatus(s, "sup-2")
+		return len(s.Sources) == 1 && src.State == "live" && src.LinesNew > before, fmt.Sprintf("%+v", s.Sources)
+	})
+	if !st.p.running() {
+		t.Fatal("the store exited")
+	}
+	if code := st.p.stop(); code != 0 {
+		t.Fatalf("store exited %d\n%s", code, st.p.errText())
+	}
+	n := map[string]int{}
+	events := map[string]int{}
+	for _, l := range exportLines(t, b, st.dir) {
+		var e storeEvent
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			t.Fatal(err)
+		}
+		src, _ := m["_source"].(string)
+		n[src]++
+		if src == "store" {
+			json.Unmarshal(l, &e)
+			events[e.Event]++
+		}
+	}
+	if n["sup-1"] == 0 || n["sup-2"] == 0 || events["sources_reloaded"] != 1 || events["sources_reload_failed"] != 1 {
+		t.Errorf("stored per source %v; own events %v", n, events)
+	}
+}
+
+// TestStoreExportRefusesRunningStore: export takes the directory's lock,
+// so it refuses a store that runs, and works once it has stopped.
+func TestStoreExportRefusesRunningStore(t *testing.T) {
+	b := buildBins(t)
+	cs := newCerts(t, b, "store", "ops")
+	st := &store{dir: t.TempDir(), allow: cs.allow("store.allow", "ops")}
+	st.sources = filepath.Join(t.TempDir(), "sources")
+	writeFile(t, st.sources, "# no sources yet\n")
+	startStore(t, b, cs, st)
+	r := runStore(t, b.store, "", "export", "-dir", st.dir)
+	want := "store: error: " + st.dir + " is in use by another store process (stop it first)\n"
+	if r.code != 1 || r.stderr != want || r.stdout != "" {
+		t.Errorf("export of a running store: exit %d, stdout %q, stderr %q; want 1, %q", r.code, r.stdout, r.stderr, want)
+	}
+	if code := st.p.stop(); code != 0 {
+		t.Fatalf("store exited %d\n%s", code, st.p.errText())
+	}
+	r = runStore(t, b.store, "", "export", "-dir", st.dir)
+	if r.code != 0 || !strings.Contains(r.stdout, `"_event":"store_started"`) {
+		t.Errorf("export of the stopped store: exit %d, stderr %q, stdout %q", r.code, r.stderr, r.stdout)
+	}
+}
+
+// TestStoreBadCommandLines: mistakes exit 2 with one clear message and
+// the usage, before anything is opened.
+func TestStoreBadCommandLines(t *testing.T) {
+	b := buildBins(t)
+	dir := t.TempDir()
+	full := []string{"-dir", filepath.Join(dir, "data"), "-sources", filepath.Join(dir, "sources"), "-tls-cert", "c", "-tls-key", "k", "-listen", "127.0.0.1:0", "-allow", "a"}
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-dir", dir}, "store: error: -sources is required\n"},
+		{full[:10], "store: error: -allow is required\n"},
+		{append(slices.Clone(full), "-backfill-workers", "0"), "store: error: -backfill-workers must be 1 to 64\n"},
+		{append(slices.Clone(full), "-max-age", "soon"), `store: error: invalid value "soon" for flag -max-age: want a positive duration such as 30d or 12h, got "soon"` + "\n"},
+		{append(slices.Clone(full), "-max-age", "-3d"), `store: error: invalid value "-3d" for flag -max-age: want a positive duration such as 30d or 12h, got "-3d"` + "\n"},
+		{append(slices.Clone(full), "-frobnicate"), "store: error: flag provided but not defined: -frobnicate\n"},
+		{append(slices.Clone(full), "extra"), `store: error: unexpected argument "extra"` + "\n"},
+		{[]string{"export"}, "store: error: export needs -dir DIR\n"},
+	}
+	for _, tt := range tests {
+		r := runStore(t, b.store, "", tt.args...)
+		if r.code != 2 || !strings.HasPrefix(r.stderr, tt.msg+"usage:\n") || strings.Count(r.stderr, "store: error:") != 1 {
+			t.Errorf("store %v: exit %d, stderr:\n%s\nwant exit 2 and %q, then the usage", tt.args, r.code, r.stderr, tt.msg)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+		t.Error("a refused command line created the data directory")
+	}
+}
