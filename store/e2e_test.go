@@ -217,9 +217,9 @@ func TestStoreEndToEndWithFaults(t *testing.T) {
 
 	// The export holds every event of every log exactly once. A JSON round
 	// trip per line costs minutes under the race detector, so a line that is
-	// byte for byte a logged line with _source appended (the store keeps the
-	// bytes as fetched) is matched by its bytes: equal bytes are equal
-	// canonical JSON. Every other line, and every logged line left over,
+	// byte for byte a logged line with the _source member added (the store
+	// keeps the bytes as fetched; merged segments put _source after time_ns)
+	// is matched by its bytes: equal bytes are equal canonical JSON. Every other line, and every logged line left over,
 	// is compared as canonical JSON. (A log holding one record in two key
 	// orders could hide a duplicate from this; the programs here print one
 	// key order, and the supervisor's own events come from one builder.)
@@ -374,21 +374,26 @@ func eachLine(t *testing.T, dir string, f func(l []byte)) {
 	}
 }
 
-// splitSource takes apart an exported line that ends in ,"_source":"NAME"}
-// into NAME and the line without it.
+// splitSource takes the member ,"_source":"NAME" out of an exported line
+// (the store appends it, or a merged segment puts it after time_ns) and
+// returns NAME and the line without it.
 func splitSource(l []byte) (source string, raw []byte, ok bool) {
 	const key = `,"_source":"`
-	i := bytes.LastIndex(l, []byte(key))
-	if i < 0 || !bytes.HasSuffix(l, []byte(`"}`)) {
+	i := bytes.Index(l, []byte(key))
+	if i < 0 {
 		return "", nil, false
 	}
-	name := l[i+len(key) : len(l)-2]
-	for _, c := range name {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+	j := i + len(key)
+	for ; j < len(l) && l[j] != '"'; j++ {
+		if c := l[j]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
 			return "", nil, false
 		}
 	}
-	return string(name), append(l[:i:i], '}'), true
+	if j == len(l) {
+		return "", nil, false
+	}
+	raw = append(append(make([]byte, 0, len(l)), l[:i]...), l[j+1:]...)
+	return string(l[i+len(key) : j]), raw, true
 }
 
 func cmpInt(a, b int64) int {
