@@ -69,11 +69,10 @@ Flags:
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c := serveConfig{maxAge: 30 * 24 * time.Hour, memory: defaultMemory}
 	fs := flag.NewFlagSet("store", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
-	}
+	// Mistakes are reported once, by main, with exit status 2; only -h
+	// prints the flags.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&c.dir, "dir", "", "directory of the store's data (required)")
 	fs.StringVar(&c.sources, "sources", "", "file of supervisors to pull from: NAME URL FINGERPRINT per line (required)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "the store's certificate, presented to supervisors and clients (required)")
@@ -86,7 +85,13 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.Var(&c.memory, "memory", "bound on events held in memory before they are in segments")
 	fs.IntVar(&c.maxConns, "max-conns", 256, "concurrent HTTPS connections at most")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, serveUsage)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return c, err
+		}
+		return c, usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
 		return c, usagef("unexpected argument %q", fs.Arg(0))
@@ -154,7 +159,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	srcs, err := sources.Load(cfg.sources)
 	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.sources, err)
+		return err // sources.Load names the file
 	}
 	st, rep, err := ingest.Open(ingest.Options{
 		Dir:         cfg.dir,
@@ -271,7 +276,7 @@ func (s *server) reload() {
 			b.Str("file", s.cfg.sources)
 			b.Str("error", err.Error())
 		})
-		fmt.Fprintf(s.stderr, "store: error: %s: %v (keeping the sources in force)\n", s.cfg.sources, err)
+		fmt.Fprintf(s.stderr, "store: error: %v (keeping the sources in force)\n", err)
 		return
 	}
 	s.mu.Lock()
