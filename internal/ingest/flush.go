@@ -12,6 +12,7 @@ import (
 // readable, until the manifest naming its segments is written.
 type frozen struct {
 	id    uint64
+	base  uint64 // the number of recs[0] (see Tail)
 	recs  []Record
 	parts map[int64][]int
 	bytes int64
@@ -112,7 +113,8 @@ func (s *Store) Flush() (Flushed, error) {
 	s.mu.Lock()
 	if len(s.recs) > 0 {
 		s.flushes++
-		f := frozen{id: s.flushes, recs: s.recs, parts: s.parts}
+		f := frozen{id: s.flushes, base: s.base, recs: s.recs, parts: s.parts}
+		s.base += uint64(len(s.recs))
 		for _, r := range f.recs {
 			f.bytes += int64(len(r.Line)) + recordOverhead
 		}
@@ -228,3 +230,45 @@ func (s *Store) View() *View {
 
 // Table returns the store's segments, for merges and retention.
 func (s *Store) Table() *table.Table { return s.table }
+
+// Tail calls fn with each record added to memory since number from (0:
+// all), oldest first, and returns the number to continue from. Records
+// are numbered in the order they were added, from 0 at Open. Records that
+// have left memory for segments since are not seen again: gone says how
+// many were skipped so.
+func (s *Store) Tail(from uint64, fn func(r Record)) (next, gone uint64) {
+	s.mu.Lock()
+	var parts [][]Record
+	var bases []uint64
+	for _, f := range s.frozen {
+		parts, bases = append(parts, f.recs), append(bases, f.base)
+	}
+	parts, bases = append(parts, s.recs), append(bases, s.base)
+	s.mu.Unlock()
+	next = from
+	for i, recs := range parts {
+		base := bases[i]
+		if next < base {
+			gone += base - next
+			next = base
+		}
+		for ; next < base+uint64(len(recs)); next++ {
+			fn(recs[next-base])
+		}
+	}
+	return next, gone
+}
+
+// Changed returns a channel closed when records are next added.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// Next returns the number the next record added will get.
+func (s *Store) Next() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.base + uint64(len(s.recs))
+}

@@ -116,8 +116,10 @@ type Store struct {
 	dropped       uint64              // the number of the last flushed memtable dropped from memory
 	logged        uint64              // batches logged; Flush skips when none since the last
 	loggedAtFlush uint64
-	memBytes      int64 // charged for recs and frozen
-	memHeld       int64 // charged for runs being logged
+	base          uint64        // the number (Tail) of recs[0]: records added before it
+	changed       chan struct{} // closed and replaced when records are added
+	memBytes      int64         // charged for recs and frozen
+	memHeld       int64         // charged for runs being logged
 	untimed       int64
 	segErr        error // the last failure to read segments for de-duplication
 	err           error // sticky: set by Close or a failed append
@@ -169,6 +171,7 @@ func Open(o Options) (*Store, ReplayReport, error) {
 		pending: map[pendKey]*ticket{},
 		parts:   map[int64][]int{},
 		table:   tbl,
+		changed: make(chan struct{}),
 	}
 	if err := s.decodeState(tbl.State()); err != nil {
 		return nil, rep, err
@@ -475,6 +478,10 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		}
 	}
 	close(tk.done)
+	if len(fresh) > 0 {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
 	s.mu.Unlock()
 
 	s.cmu.Lock()
