@@ -47,3 +47,15 @@ const (
 
 // maxRequestBytes bounds a request body (queries come in the next API).
 const maxRequestBytes = 1 << 20
+
+// Query limits: how many run at once, how long the search of stored events
+// may take, what one may hold in memory and how many groups it may make
+// (the whole store's memory stays bounded: maxQueries × queryMemory), and
+// how often a follow looks for new events besides being woken by them.
+const (
+	maxQueries   = 8
+	queryTimeout = 30 * time.Second
+	queryMemory  = 64 << 20
+	queryGroups  = 100_000
+	followPoll   = 500 * time.Millisecond
+)

@@ -16,6 +16,7 @@ import (
 
 	"stele/internal/bytesize"
 	"stele/internal/collect"
+	"stele/internal/engine"
 	"stele/internal/event"
 	"stele/internal/httpserver"
 	"stele/internal/ingest"
@@ -130,6 +131,9 @@ type server struct {
 	srv     *httpserver.Server
 	started time.Time
 
+	query    *queryAPI
+	stopping chan struct{} // closed when the store begins to stop
+
 	// mu guards srcs, the sources in force.
 	mu   sync.Mutex
 	srcs []sources.Source
@@ -175,8 +179,14 @@ func serve(args []string, stderr io.Writer) error {
 		// limit makes the collector work harder before RSS passes it.
 		debug.SetMemoryLimit(int64(cfg.memory)*memoryLimitFactor + memoryLimitBase)
 	}
-	s := &server{cfg: cfg, stderr: stderr, store: st, allow: mtls.NewAllow(list), started: time.Now(), srcs: srcs}
+	secret, err := engine.LoadSecret(filepath.Join(cfg.dir, "pii.secret"))
+	if err != nil {
+		st.Close()
+		return err
+	}
+	s := &server{cfg: cfg, stderr: stderr, store: st, stopping: make(chan struct{}), allow: mtls.NewAllow(list), started: time.Now(), srcs: srcs}
 	s.rec = ownevents.Start(st, nil)
+	s.query = newQueryAPI(s, secret)
 	s.event("store_started", func(b *event.Builder) {
 		b.Str("dir", cfg.dir)
 		b.Int("sources", int64(len(srcs)))
@@ -231,6 +241,7 @@ loop:
 		}
 	}
 
+	close(s.stopping) // ends follow streams, so shutdown need not wait for them
 	ctx, cancel := context.WithTimeout(context.Background(), httpShutdownGrace)
 	s.srv.Shutdown(ctx)
 	cancel()

@@ -21,6 +21,8 @@ var errServerClosed = http.ErrServerClosed
 func (s *server) startHTTP(cert tls.Certificate) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", s.handleStatus)
+	mux.HandleFunc("GET /query", s.query.handle)
+	mux.HandleFunc("POST /query", s.query.handle)
 	var err error
 	s.srv, err = httpserver.Listen(httpserver.Config{
 		Addr: s.cfg.listen,
