@@ -31,7 +31,7 @@ func TestMakeDemoRuns(t *testing.T) {
 	l.Close()
 	cmd := exec.Command("make", "demo")
 	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "DEMO_SECONDS=5", "DEMO_PORT="+strconv.Itoa(port), "TMPDIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "DEMO_SECONDS=10", "DEMO_PORT="+strconv.Itoa(port), "TMPDIR="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make demo: %v\n%s", err, out)
@@ -46,7 +46,7 @@ func TestMakeDemoRuns(t *testing.T) {
 			t.Errorf("the export holds no events of %s:\n%s", src, out)
 		}
 	}
-	for _, want := range []string{"web1 live", "web2 live", `"_event":"store_stopping"`} {
+	for _, want := range []string{"web1 live", "web2 live", `"_event":"store_stopping"`, "p99_duration_ms", "pii:"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

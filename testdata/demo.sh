@@ -2,7 +2,8 @@
 # make demo: runs the whole pipeline locally. Two supervisors, each around
 # the event generator, serve their chunk logs over mutual TLS; a store pulls
 # from both, keeps every event once and answers GET /status; all with
-# freshly generated certificates, read with curl. Ctrl-C stops it cleanly:
+# freshly generated certificates, read with curl; once events are in, it
+# prints example queries with their answers. Ctrl-C stops it cleanly:
 # the store writes what it holds to segments, the supervisors stop their
 # generators, and the demo exports what the store kept.
 # DEMO_SECONDS=N stops it by itself after N seconds; DEMO_PORT sets the
@@ -67,7 +68,25 @@ stop() {
 }
 trap stop INT TERM
 
+Q=(--silent --show-error --cacert "$certs/store.crt" --cert "$certs/reader.crt" --key "$certs/reader.key" --data-binary)
+qurl="https://localhost:$port/query"
+examples() {
+  echo "demo: the store answers queries (the reader has no pii flag: pii_* values show as tokens):"
+  for q in $'stats count by kind\nsort count desc' \
+           $'where server_error != ""\nstats count, p99(duration_ms) by rpc_method\nsort count desc\nlimit 5' \
+           $'where kind = "http" and status >= 500\nfields time_ns, path, status, pii_client_ip\nlimit 3'; do
+    echo
+    echo "  curl ${Q[*]} '$q' '$qurl?format=table'"
+    curl "${Q[@]}" "$q" "$qurl?format=table" | sed 's/^/    /'
+  done
+  echo
+  echo "  follow new errors live:  curl -N ${Q[*]} \$'where status >= 500\\nfollow' $qurl"
+  echo "  a chart:                 curl ${Q[*]} 'stats count by kind every 10s' '$qurl?format=svg' > chart.svg"
+  echo
+}
+
 deadline=$(( $(date +%s) + ${DEMO_SECONDS:-1000000000} ))
+shown=0
 while [ "$(date +%s)" -lt "$deadline" ]; do
   sleep 2
   body=$(curl "${C[@]}" "$status" 2>/dev/null || true)
@@ -76,5 +95,9 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   segs=$(printf '%s' "$body" | sed -n 's/^    "segments": \([0-9]*\),/\1/p')
   states=$(printf '%s' "$body" | sed -n 's/^      "\(name\|state\)": "\(.*\)",/\2/p' | paste -sd' ' -)
   echo "--- store /status: $events events stored ($segs segments); sources: $states"
+  if [ "$shown" = 0 ] && [ "${events:-0}" -gt 500 ]; then
+    examples
+    shown=1
+  fi
 done
 stop
