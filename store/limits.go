@@ -27,7 +27,7 @@ const (
 
 	// flushEvery is the longest events wait in memory before a flush,
 	// which bounds the write-ahead log replayed at start.
-	flushEvery = 30 * time.Second
+	flushEvery = 10 * time.Second
 	// maintainEvery is how often the maintenance loop looks at memory,
 	// merges and retention.
 	maintainEvery = time.Second

@@ -67,6 +67,10 @@ type plan struct {
 	mem      budget
 	stats    Stats
 
+	// oldestFirst makes memory records visited in the order they came
+	// (follow), not newest first.
+	oldestFirst bool
+
 	// blockDone, if set, runs after each block's records were visited,
 	// while the block can still be read.
 	blockDone func(b *block) error
@@ -274,7 +278,14 @@ func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(
 		vals, times = vals[:0], times[:0]
 		return err
 	}
-	for _, r := range recs {
+	// Newest first: memory holds records in the order they came, mostly
+	// by time, so a raw query's heap fills with the newest early and skip
+	// then spares the parsing of the rest.
+	for n := range recs {
+		r := recs[len(recs)-1-n]
+		if p.oldestFirst {
+			r = recs[n]
+		}
 		if r.TimeNS < p.from || r.TimeNS >= p.to || skip(r.TimeNS) {
 			continue
 		}

@@ -25,6 +25,7 @@ func NewFollower(q *query.Query, o Options) (*Follower, error) {
 		return nil, err
 	}
 	p.limit = math.MaxInt
+	p.oldestFirst = true
 	return &Follower{p: p}, nil
 }
 
