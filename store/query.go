@@ -154,7 +154,7 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.raw = rec.text
-	rec.text = redacted(q)
+	rec.text = redacted(text)
 	rw, err := render.New(rec.format, cw)
 	if err != nil {
 		fail(http.StatusBadRequest, "error", err)
@@ -272,10 +272,15 @@ func queryText(r *http.Request) (string, error) {
 	return "", errors.New("use GET /query?q=... or POST /query with the query as the body")
 }
 
-// redacted prints q with the values compared with pii fields replaced, for
-// the audit event of a client without pii (it may only use tokens, but a
-// refused query may hold a raw value).
-func redacted(q *query.Query) string {
+// redacted prints the query text, which parses, with the values compared
+// with pii fields replaced, for the audit event (a client without pii may
+// only use tokens, but a refused query may hold a raw value). It parses its
+// own copy: the caller's query keeps its values.
+func redacted(text string) string {
+	q, err := query.Parse(text)
+	if err != nil {
+		return fmt.Sprintf("(not parsed: %d bytes)", len(text))
+	}
 	q.Literals(func(_ query.Cond, f query.Field, v *query.Value) {
 		for _, k := range f.Path {
 			if strings.HasPrefix(k, "pii_") {
