@@ -56,14 +56,20 @@ func fromDremel(v *dremel.Value) Val {
 	case dremel.KindString:
 		return Val{Kind: Str, S: v.Str}
 	case dremel.KindNumber:
-		if i, err := strconv.ParseInt(v.Str, 10, 64); err == nil && strconv.FormatInt(i, 10) == v.Str {
-			return intVal(i)
-		}
-		return numVal(v.Str)
+		return fromNumber(v.Str)
 	case dremel.KindNull:
 		return Val{Kind: Null}
 	}
 	return Val{Kind: JSON, S: string(dremel.AppendJSON(nil, *v))}
+}
+
+// fromNumber converts a JSON number literal: an Int if it is a canonical
+// int64, else a Num.
+func fromNumber(lit string) Val {
+	if i, err := strconv.ParseInt(lit, 10, 64); err == nil && strconv.FormatInt(i, 10) == lit {
+		return intVal(i)
+	}
+	return numVal(lit)
 }
 
 // literal converts a query value.
