@@ -120,7 +120,9 @@ func cmp3[T int64 | float64 | string](a, b T) int {
 }
 
 // order is a total order over all values, for sorting and group keys:
-// null < bool < numbers < strings < JSON, then by value.
+// null < bool < numbers < strings < JSON, then by value. Equal numbers
+// that are distinct values (1, 1.0, 1.00) order ints first, then by
+// literal, so sorts and percentiles do not depend on input order.
 func order(a, b Val) int {
 	ra, rb := rank(a.Kind), rank(b.Kind)
 	if ra != rb {
@@ -129,6 +131,9 @@ func order(a, b Val) int {
 	if c, ok := compare(a, b); ok {
 		if c == 0 && a.Kind != b.Kind {
 			return cmp3(int64(a.Kind), int64(b.Kind)) // 1 and 1.0: equal numbers, distinct values
+		}
+		if c == 0 && a.Kind == Num {
+			return cmp3(a.S, b.S) // 1.0 and 1.00
 		}
 		return c
 	}
