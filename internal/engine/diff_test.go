@@ -242,8 +242,9 @@ var layouts = []string{"memory", "segments", "mixed"}
 
 // collect is an Output that keeps rows as text, events as canonical JSON.
 type collect struct {
-	h    Header
-	rows []string
+	h      Header
+	rows   []string
+	parser dremel.Parser
 }
 
 func (c *collect) Begin(h Header) error { c.h = h; return nil }
@@ -258,7 +259,7 @@ func (c *collect) Row(vals []Val) error {
 }
 
 func (c *collect) Event(line []byte) error {
-	v, err := dremel.ParseJSON(string(line))
+	v, err := c.parser.ParseJSON(string(line))
 	if err != nil {
 		return fmt.Errorf("event %s: %v", line, err)
 	}
