@@ -122,12 +122,15 @@ func addExact(a, b int64) (int64, bool) {
 }
 
 // result is the aggregate's value: null where there was nothing to
-// aggregate (avg, min, max and percentiles of no numbers).
+// aggregate (sum, avg, min, max and percentiles of no numbers).
 func (s *aggState) result(spec *aggSpec) Val {
 	switch spec.fn {
 	case "count":
 		return intVal(s.n)
 	case "sum":
+		if s.n == 0 {
+			return Val{Kind: Null}
+		}
 		if s.float {
 			return floatVal(s.sumF)
 		}
