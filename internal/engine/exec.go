@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -251,6 +252,9 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int
 			p.mem.used -= int64(len(fd.cols[0].start)+len(fd.cols[0].val)) * 4
 		}
 		if err := p.visitBlock(ctx, b, fn); err != nil {
+			if errors.Is(err, ErrLimit) {
+				return err // the client's message: no file names
+			}
 			return fmt.Errorf("engine: segment %s: %w", s.Info, err)
 		}
 	}
