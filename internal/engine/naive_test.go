@@ -741,15 +741,15 @@ func aggregate(fn string, plain bool, a *nagg) nval {
 			sum.Add(sum, v.rat())
 			allInt = allInt && v.isInt
 		}
+		if len(nums) == 0 {
+			return nval{k: nNull} // doc.go: aggregates of nothing are null
+		}
 		if fn == "sum" {
 			if allInt && sum.Num().IsInt64() {
 				return number(sum.Num().String())
 			}
 			f, _ := sum.Float64()
 			return floatNumber(f)
-		}
-		if len(nums) == 0 {
-			return nval{k: nNull}
 		}
 		f, _ := sum.Float64()
 		return floatNumber(f / float64(len(nums)))
