@@ -3,7 +3,7 @@ package engine
 // The differential test: random events, random queries, the engine against
 // the naive evaluator of naive_test.go.
 //
-// Order: a result is a list of tie groups (naive.go's nresult). Stats rows
+// Order: a result is a list of tie groups (nresult in naive_test.go). Stats rows
 // are totally ordered (group keys are distinct and sort is stable over
 // them); raw events are ordered by the sort keys and then newest first,
 // and events equal in all of that may come in any order, so within a tie
