@@ -22,24 +22,24 @@ type aggState struct {
 
 // aggSpec is a compiled aggregate.
 type aggSpec struct {
-	fn    string
-	field int // -1 for plain count
-	pct   float64
+	fn       string
+	field    int   // -1 for plain count
+	permille int64 // pNN: the rank in thousandths
 }
 
 func newAggSpec(a *query.Agg, field int) aggSpec {
 	s := aggSpec{fn: a.Func, field: field}
 	switch a.Func {
 	case "p50":
-		s.pct = 50
+		s.permille = 500
 	case "p90":
-		s.pct = 90
+		s.permille = 900
 	case "p95":
-		s.pct = 95
+		s.permille = 950
 	case "p99":
-		s.pct = 99
+		s.permille = 990
 	case "p999":
-		s.pct = 99.9
+		s.permille = 999
 	}
 	return s
 }
@@ -122,12 +122,15 @@ func addExact(a, b int64) (int64, bool) {
 }
 
 // result is the aggregate's value: null where there was nothing to
-// aggregate (avg, min, max and percentiles of no numbers).
+// aggregate (sum, avg, min, max and percentiles of no numbers).
 func (s *aggState) result(spec *aggSpec) Val {
 	switch spec.fn {
 	case "count":
 		return intVal(s.n)
 	case "sum":
+		if s.n == 0 {
+			return Val{Kind: Null}
+		}
 		if s.float {
 			return floatVal(s.sumF)
 		}
@@ -150,8 +153,8 @@ func (s *aggState) result(spec *aggSpec) Val {
 	}
 	slices.SortFunc(s.vals, order)
 	// Nearest rank: the smallest value with at least pct% of values at or
-	// below it.
-	rank := int(math.Ceil(spec.pct / 100 * float64(len(s.vals))))
+	// below it, in integers: in floats 99.9/100*1000 is just above 999.
+	rank := (spec.permille*int64(len(s.vals)) + 999) / 1000
 	return s.vals[max(rank, 1)-1]
 }
 

@@ -100,7 +100,9 @@ func (fd *fieldData) values(i int, dst []Val) []Val {
 			case dremel.Int:
 				dst = append(dst, intVal(fc.col.Ints[vi]))
 			case dremel.Number:
-				dst = append(dst, numVal(fc.col.Strs[vi]))
+				// An array mixing ints and other numbers puts its ints
+				// here too: they are ints all the same.
+				dst = append(dst, fromNumber(fc.col.Strs[vi]))
 			case dremel.Bool:
 				dst = append(dst, Val{Kind: Bool, B: fc.col.Bools[vi]})
 			case dremel.Null:

@@ -110,3 +110,22 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentileRank checks nearest ranks where float arithmetic errs:
+// 99.9/100*1000 is just above 999.
+func TestPercentileRank(t *testing.T) {
+	var lines []string
+	var times []int64
+	for i := 1; i <= 1000; i++ {
+		lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"v":%d}`, i, i))
+		times = append(times, int64(i))
+	}
+	src := testSource(t, lines, times)
+	got, err := run(t, src, "stats p50(v), p90(v), p95(v), p99(v), p999(v)", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "p50_v | p90_v | p95_v | p99_v | p999_v\n500 | 900 | 950 | 990 | 999\n"; got != want {
+		t.Errorf("got\n%swant\n%s", got, want)
+	}
+}

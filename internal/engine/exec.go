@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -255,6 +256,9 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int
 			p.mem.used -= int64(len(fd.cols[0].start)+len(fd.cols[0].val)) * 4
 		}
 		if err := p.visitBlock(ctx, b, fn); err != nil {
+			if errors.Is(err, ErrLimit) {
+				return err // the client's message: no file names
+			}
 			return fmt.Errorf("engine: segment %s: %w", s.Info, err)
 		}
 	}
@@ -264,8 +268,9 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int
 func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
 	var parser dremel.Parser
 	var buf []byte
-	vals := make([]dremel.Value, 0, memBatch)
-	times := make([]int64, 0, memBatch)
+	n := min(len(recs), memBatch) // a few records need no 16K batch
+	vals := make([]dremel.Value, 0, n)
+	times := make([]int64, 0, n)
 	flush := func() error {
 		if len(vals) == 0 {
 			return nil

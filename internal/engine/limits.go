@@ -35,7 +35,11 @@ type budget struct {
 func (b *budget) charge(n int64) error {
 	b.used += n
 	if b.max > 0 && b.used > b.max {
-		return fmt.Errorf("%w: the query needs more than %d MB of memory; narrow it with since, where or fewer groups", ErrLimit, b.max>>20)
+		size := fmt.Sprintf("%d MB", b.max>>20)
+		if b.max < 1<<20 {
+			size = fmt.Sprintf("%d bytes", b.max) // not "0 MB"
+		}
+		return fmt.Errorf("%w: the query needs more than %s of memory; narrow it with since, where or fewer groups", ErrLimit, size)
 	}
 	return nil
 }

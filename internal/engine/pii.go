@@ -137,6 +137,38 @@ func (t *Tokenizer) event(v *dremel.Value, inPII bool) {
 		if inPII {
 			tok := t.Token(fromDremel(v))
 			*v = dremel.Value{Kind: dremel.KindString, Str: tok}
+		} else if v.Kind == dremel.KindRaw {
+			v.Str = t.inJSON(v.Str)
 		}
 	}
+}
+
+// cell returns the value of the field at path as the client may see it:
+// personal data as a token (null stays null).
+func (t *Tokenizer) cell(path []string, v Val) Val {
+	switch {
+	case v.Kind == Null:
+		return v
+	case isPII(path):
+		return t.token(v)
+	case v.Kind == JSON:
+		v.S = t.inJSON(v.S)
+	}
+	return v
+}
+
+// inJSON returns JSON text kept whole (a json leaf, or the array of a
+// field's values) with the values under pii_ keys inside it as tokens,
+// one per scalar. The columns never see such keys, so without this a
+// value like [[1],{"pii_email":"..."}] would leave raw.
+func (t *Tokenizer) inJSON(s string) string {
+	if !strings.Contains(s, piiPrefix) { // kept text is compact: keys are never escaped
+		return s
+	}
+	v, err := dremel.ParseJSON(s)
+	if err != nil {
+		return t.Token(Val{Kind: JSON, S: s}) // cannot happen; never let it out raw
+	}
+	t.event(&v, false)
+	return string(dremel.AppendJSON(nil, v))
 }

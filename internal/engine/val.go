@@ -56,14 +56,20 @@ func fromDremel(v *dremel.Value) Val {
 	case dremel.KindString:
 		return Val{Kind: Str, S: v.Str}
 	case dremel.KindNumber:
-		if i, err := strconv.ParseInt(v.Str, 10, 64); err == nil && strconv.FormatInt(i, 10) == v.Str {
-			return intVal(i)
-		}
-		return numVal(v.Str)
+		return fromNumber(v.Str)
 	case dremel.KindNull:
 		return Val{Kind: Null}
 	}
 	return Val{Kind: JSON, S: string(dremel.AppendJSON(nil, *v))}
+}
+
+// fromNumber converts a JSON number literal: an Int if it is a canonical
+// int64, else a Num.
+func fromNumber(lit string) Val {
+	if i, err := strconv.ParseInt(lit, 10, 64); err == nil && strconv.FormatInt(i, 10) == lit {
+		return intVal(i)
+	}
+	return numVal(lit)
 }
 
 // literal converts a query value.
@@ -114,7 +120,9 @@ func cmp3[T int64 | float64 | string](a, b T) int {
 }
 
 // order is a total order over all values, for sorting and group keys:
-// null < bool < numbers < strings < JSON, then by value.
+// null < bool < numbers < strings < JSON, then by value. Equal numbers
+// that are distinct values (1, 1.0, 1.00) order ints first, then by
+// literal, so sorts and percentiles do not depend on input order.
 func order(a, b Val) int {
 	ra, rb := rank(a.Kind), rank(b.Kind)
 	if ra != rb {
@@ -123,6 +131,9 @@ func order(a, b Val) int {
 	if c, ok := compare(a, b); ok {
 		if c == 0 && a.Kind != b.Kind {
 			return cmp3(int64(a.Kind), int64(b.Kind)) // 1 and 1.0: equal numbers, distinct values
+		}
+		if c == 0 && a.Kind == Num {
+			return cmp3(a.S, b.S) // 1.0 and 1.00
 		}
 		return c
 	}
