@@ -60,6 +60,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		}
 		return func(r row, s []Val) bool { return len(r.values(i, s[:0])) > 0 }, nil
 	case *query.Cmp:
+		path := c.Field.Path
 		i, err := res(c.Field)
 		if err != nil {
 			return nil, err
@@ -77,8 +78,8 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		op := c.Op
 		return func(r row, s []Val) bool {
 			for _, v := range r.values(i, s[:0]) {
-				if view != nil {
-					v = view.token(v)
+				if tok != nil {
+					v = tok.cell(path, v)
 				}
 				if cmp, ok := compare(v, lit); ok && holds(op, cmp) {
 					return true
@@ -87,6 +88,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return false
 		}, nil
 	case *query.Contains:
+		path := c.Field.Path
 		i, err := res(c.Field)
 		if err != nil {
 			return nil, err
@@ -97,6 +99,9 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		sub := c.Value.Str
 		return func(r row, s []Val) bool {
 			for _, v := range r.values(i, s[:0]) {
+				if tok != nil {
+					v = tok.cell(path, v)
+				}
 				if v.Kind == Str && strings.Contains(v.S, sub) {
 					return true
 				}
@@ -104,6 +109,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return false
 		}, nil
 	case *query.Match:
+		path := c.Field.Path
 		i, err := res(c.Field)
 		if err != nil {
 			return nil, err
@@ -114,6 +120,9 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		re := c.Re
 		return func(r row, s []Val) bool {
 			for _, v := range r.values(i, s[:0]) {
+				if tok != nil {
+					v = tok.cell(path, v)
+				}
 				if v.Kind == Str && re.MatchString(v.S) {
 					return true
 				}
@@ -121,6 +130,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return false
 		}, nil
 	case *query.In:
+		path := c.Field.Path
 		i, err := res(c.Field)
 		if err != nil {
 			return nil, err
@@ -140,8 +150,8 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		}
 		return func(r row, s []Val) bool {
 			for _, v := range r.values(i, s[:0]) {
-				if view != nil {
-					v = view.token(v)
+				if tok != nil {
+					v = tok.cell(path, v)
 				}
 				for _, l := range lits {
 					if cmp, ok := compare(v, l); ok && cmp == 0 {

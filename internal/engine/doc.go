@@ -31,13 +31,17 @@
 // are integers); min and max order numbers, then strings; pNN is the
 // nearest-rank percentile of the numbers (the smallest with at least NN%
 // at or below it); distinct counts distinct values (1 and 1.0 differ).
-// Aggregates of nothing are null (count and distinct: 0).
+// Aggregates of nothing are null (count and distinct: 0). stats without by
+// or every answers one row even when nothing matched.
 //
 // # Personal data
 //
 // With Options.Tokens set (a client without pii), every value under a key
 // starting with pii_ leaves the engine as its token (Tokenizer): in events,
-// group keys and projected fields. Conditions on such fields may only test
+// group keys and projected fields; null stays null. A line that was not a
+// JSON event, kept whole as _line, cannot mark personal data by its keys:
+// if it mentions pii_ it is a token too, and so is every _line_b64, and
+// conditions see them as tokens. Conditions on such fields may only test
 // equality with tokens (=, !=, in) or exists; sum, avg, min, max and
 // percentiles of them are refused, as is any raw literal.
 //

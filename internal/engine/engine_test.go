@@ -129,3 +129,36 @@ func TestPercentileRank(t *testing.T) {
 		t.Errorf("got\n%swant\n%s", got, want)
 	}
 }
+
+// TestWrappedLinesWithPersonalData: a line that was not JSON, kept whole as
+// _line, cannot mark its personal data by key; if it mentions pii_ a client
+// without pii sees and searches only its token.
+func TestWrappedLinesWithPersonalData(t *testing.T) {
+	tok := NewTokenizer([]byte("0123456789abcdef0123456789abcdef"))
+	src := testSource(t, []string{
+		`{"pii_uid":"carol-tripwire", broken`,
+		`plain text about nothing`,
+		`{"pii_uid":"carol-tripwire", broken again`,
+		`more plain text`,
+	}, []int64{1, 2, 3, 4})
+	for _, q := range []string{"limit 10", "fields _line", "stats count by _line", `where _line contains "carol"` + "\nstats count", `where _line ~ "tripwire"` + "\nstats count"} {
+		got, err := run(t, src, q, tok)
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		if strings.Contains(got, "carol") || strings.Contains(got, "tripwire") {
+			t.Errorf("%q leaks a wrapped line's personal data:\n%s", q, got)
+		}
+		if strings.Contains(q, "contains") && !strings.Contains(got, "\n0\n") {
+			t.Errorf("%q matched a masked line:\n%s", q, got)
+		}
+	}
+	got, err := run(t, src, "fields _line", nil)
+	if err != nil || !strings.Contains(got, "carol-tripwire") || !strings.Contains(got, "plain text about nothing") {
+		t.Fatalf("a pii client sees: %s %v", got, err)
+	}
+	got, _ = run(t, src, "fields _line", tok)
+	if !strings.Contains(got, "plain text about nothing") || strings.Count(got, "pii:") != 2 {
+		t.Fatalf("without pii, lines that do not mention pii_ stay readable, others are tokens:\n%s", got)
+	}
+}

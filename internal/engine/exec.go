@@ -297,7 +297,12 @@ func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(
 		buf = table.AppendRecord(buf[:0], r.Source, r.Line, r.TimeNS)
 		v, err := parser.ParseEvent(string(buf))
 		if err != nil {
-			return fmt.Errorf("engine: memory record of %s: %w", r.Source, err)
+			// As the table's writer does with a line the columnar format
+			// refuses (nested too deeply): keep the text whole.
+			buf = table.AppendWrapped(buf[:0], r.Source, r.Line, r.TimeNS)
+			if v, err = parser.ParseEvent(string(buf)); err != nil {
+				return fmt.Errorf("engine: memory record of %s: %w", r.Source, err)
+			}
 		}
 		vals = append(vals, v)
 		times = append(times, r.TimeNS)

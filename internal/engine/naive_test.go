@@ -632,6 +632,9 @@ func (n *naive) stats(q *query.Query, recs []*nrec, maxGroups int) (*nresult, er
 			}
 		}
 	}
+	if len(groups) == 0 && len(s.By) == 0 && s.Every == 0 {
+		groups[""] = &group{aggs: make([]nagg, len(s.Aggs))} // one row over nothing
+	}
 	var rows [][]nval
 	for _, g := range groups {
 		row := slices.Clone(g.keys)

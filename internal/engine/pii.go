@@ -134,7 +134,7 @@ func (t *Tokenizer) event(v *dremel.Value, inPII bool) {
 			t.event(&v.Elems[i], inPII)
 		}
 	default:
-		if inPII {
+		if inPII && v.Kind != dremel.KindNull {
 			tok := t.Token(fromDremel(v))
 			*v = dremel.Value{Kind: dremel.KindString, Str: tok}
 		} else if v.Kind == dremel.KindRaw {
@@ -143,13 +143,36 @@ func (t *Tokenizer) event(v *dremel.Value, inPII bool) {
 	}
 }
 
+// record rewrites a whole record's personal data in place as tokens.
+func (t *Tokenizer) record(v *dremel.Value) {
+	t.event(v, false)
+	for i := range v.Members {
+		m := &v.Members[i]
+		if wrappedPII([]string{m.Key}, fromDremel(&m.Value)) {
+			m.Value = dremel.Value{Kind: dremel.KindString, Str: t.Token(fromDremel(&m.Value))}
+		}
+	}
+}
+
+// wrappedPII reports whether v, at path, is the text of a line that was
+// not a JSON event (wrapped as _line or _line_b64 by the supervisor or the
+// store) and may hold personal data: its keys could not mark it, so a
+// _line that mentions pii_ is treated as personal data, and so is every
+// _line_b64 (bytes that are not text, which no one can check).
+func wrappedPII(path []string, v Val) bool {
+	if len(path) != 1 || v.Kind != Str {
+		return false
+	}
+	return path[0] == "_line" && strings.Contains(v.S, piiPrefix) || path[0] == "_line_b64"
+}
+
 // cell returns the value of the field at path as the client may see it:
 // personal data as a token (null stays null).
 func (t *Tokenizer) cell(path []string, v Val) Val {
 	switch {
 	case v.Kind == Null:
 		return v
-	case isPII(path):
+	case isPII(path), wrappedPII(path, v):
 		return t.token(v)
 	case v.Kind == JSON:
 		v.S = t.inJSON(v.S)

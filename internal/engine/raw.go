@@ -78,7 +78,7 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 				return nil
 			}
 			if p.o.Tokens != nil {
-				p.o.Tokens.event(&v, false)
+				p.o.Tokens.record(&v)
 			}
 			e.event = dremel.AppendJSON(nil, v)
 			e.blk = nil

@@ -74,6 +74,11 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 	if err != nil {
 		return err
 	}
+	if len(groups) == 0 && len(p.by) == 0 && every == 0 {
+		// Without groups the answer is one row even over nothing, as
+		// "stats count" answering 0 is what anyone expects.
+		groups[""] = &group{aggs: make([]aggState, len(p.aggs))}
+	}
 
 	outs := s.Outputs()
 	cols := make([]string, len(outs))

@@ -51,7 +51,7 @@ func (w *Writer) Add(source string, line []byte, timeNS int64) error {
 		}
 		// The columnar format refused what the scanner took (e.g. nesting
 		// deeper than it keeps): keep the text whole.
-		w.buf = appendWrapped(w.buf[:0], source, line, timeNS)
+		w.buf = AppendWrapped(w.buf[:0], source, line, timeNS)
 	}
 	if err := w.w.AddLine(w.buf); err != nil {
 		return fmt.Errorf("table: %w", err)
@@ -74,7 +74,7 @@ func appendRecord(dst []byte, source string, line []byte, timeNS int64) ([]byte,
 	line = bytes.TrimRight(line, " \t\r\n")
 	r := jsonscan.Scan(line)
 	if !r.Object || !r.HasTime || r.TimeKey != "time_ns" || !r.UTF8 {
-		return appendWrapped(dst, source, line, timeNS), false
+		return AppendWrapped(dst, source, line, timeNS), false
 	}
 	start := len(dst)
 	dst = append(dst, line[:len(line)-1]...)
@@ -86,9 +86,10 @@ func appendRecord(dst []byte, source string, line []byte, timeNS int64) ([]byte,
 	return append(dst, '}'), true
 }
 
-// appendWrapped keeps a line that is not an event whole, as the supervisor
-// wraps such output.
-func appendWrapped(dst []byte, source string, line []byte, timeNS int64) []byte {
+// AppendWrapped appends the record the table stores for a line that is not
+// an event it can keep as one: the text whole, as the supervisor wraps such
+// output.
+func AppendWrapped(dst []byte, source string, line []byte, timeNS int64) []byte {
 	b := event.Begin(dst, timeNS, "")
 	b.Raw(line)
 	b.Str("_source", source)
