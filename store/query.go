@@ -57,12 +57,16 @@ type output struct {
 }
 
 func (o *output) Begin(h engine.Header) error {
-	if err := o.w.Begin(render.Header{Columns: h.Columns, Time: h.Time, Keys: h.Keys, Raw: h.Raw}); err != nil {
-		return err
-	}
+	// The headers are set first: a format may write its first line in
+	// Begin, which sends them.
 	o.cw.w.Header().Set("Content-Type", o.w.ContentType())
 	o.cw.w.Header().Set("X-Content-Type-Options", "nosniff")
-	o.cw.w.WriteHeader(http.StatusOK)
+	if err := o.w.Begin(render.Header{Columns: h.Columns, Time: h.Time, Keys: h.Keys, Raw: h.Raw}); err != nil {
+		return err // nothing written: the caller answers with an error
+	}
+	if o.cw.n == 0 {
+		o.cw.w.WriteHeader(http.StatusOK)
+	}
 	o.cw.begun = true
 	return nil
 }
