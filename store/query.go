@@ -158,7 +158,7 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.raw = rec.text
-	rec.text = redacted(q)
+	rec.text = redacted(text)
 	rw, err := render.New(rec.format, cw)
 	if err != nil {
 		fail(http.StatusBadRequest, "error", err)
@@ -276,10 +276,15 @@ func queryText(r *http.Request) (string, error) {
 	return "", errors.New("use GET /query?q=... or POST /query with the query as the body")
 }
 
-// redacted prints q with the values compared with pii fields replaced, for
-// the audit event of a client without pii (it may only use tokens, but a
-// refused query may hold a raw value).
-func redacted(q *query.Query) string {
+// redacted prints the query text with the values compared with pii fields
+// replaced, for the audit event (a client without pii may only use tokens,
+// but a refused query may hold a raw value). It parses a copy of its own:
+// the query that runs keeps its values.
+func redacted(text string) string {
+	q, err := query.Parse(text)
+	if err != nil {
+		return fmt.Sprintf("(not parsed: %d bytes)", len(text)) // text parsed once already
+	}
 	q.Literals(func(_ query.Cond, f query.Field, v *query.Value) {
 		for _, k := range f.Path {
 			if strings.HasPrefix(k, "pii_") {
