@@ -42,10 +42,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 func (c *countingWriter) Flush() error {
-	if f, ok := c.w.(http.Flusher); ok {
-		f.Flush()
-	}
-	return nil
+	return http.NewResponseController(c.w).Flush()
 }
 
 // output adapts a render.Writer to the engine: the status and headers go

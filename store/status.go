@@ -54,6 +54,10 @@ type statusWriter struct {
 	bytes  int64
 }
 
+// Unwrap lets http.ResponseController reach the connection's writer, so
+// that query streams can flush through this one.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
