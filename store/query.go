@@ -161,7 +161,7 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "error", err)
 		return
 	}
-	o := engine.Options{Now: time.Now(), MaxMemory: queryMemory, MaxGroups: queryGroups}
+	o := engine.Options{Now: time.Now(), MaxMemory: int64(a.s.cfg.queryMemory), MaxGroups: queryGroups}
 	if !rec.pii {
 		o.Tokens = a.tokens
 	}
