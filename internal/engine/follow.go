@@ -69,8 +69,8 @@ func (f *Follower) Feed(ctx context.Context, recs []ingest.Record, out Output) (
 		for k, fi := range p.project {
 			scratch = fields[fi].values(i, scratch[:0])
 			v := firstOrNull(scratch)
-			if p.o.Tokens != nil && v.Kind != Null && isPII(p.fields[fi]) {
-				v = p.o.Tokens.token(v)
+			if p.o.Tokens != nil {
+				v = p.o.Tokens.cell(p.fields[fi], v)
 			}
 			row[k] = v
 		}

@@ -85,6 +85,27 @@ func (t *Tokenizer) Token(v Val) string {
 
 func (t *Tokenizer) token(v Val) Val { return Val{Kind: Str, S: t.Token(v)} }
 
+// cell returns v, a value of the field at path, as the client may see it:
+// its token if the field holds personal data; JSON kept whole (arrays of
+// mixed classes, objects past dremel.MaxFieldDepth) with the personal data
+// inside it as tokens, as in events.
+func (t *Tokenizer) cell(path []string, v Val) Val {
+	switch {
+	case v.Kind == Null:
+		return v
+	case isPII(path):
+		return t.token(v)
+	case v.Kind == JSON:
+		d, err := dremel.ParseJSON(v.S)
+		if err != nil {
+			return t.token(v) // what cannot be checked is not shown
+		}
+		t.event(&d, false)
+		return Val{Kind: JSON, S: string(dremel.AppendJSON(nil, d))}
+	}
+	return v
+}
+
 // isPII reports whether a field holds personal data: a key on its path
 // starts with pii_.
 func isPII(path []string) bool {

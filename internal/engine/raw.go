@@ -47,8 +47,8 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 	cell := func(fields []fieldData, f, i int) Val {
 		scratch = fields[f].values(i, scratch[:0])
 		v := firstOrNull(scratch)
-		if p.o.Tokens != nil && v.Kind != Null && isPII(p.fields[f]) {
-			v = p.o.Tokens.token(v)
+		if p.o.Tokens != nil {
+			v = p.o.Tokens.cell(p.fields[f], v)
 		}
 		return v
 	}

@@ -34,8 +34,8 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 			if len(scratch) > 0 {
 				v = firstOrNull(scratch)
 			}
-			if p.o.Tokens != nil && v.Kind != Null && isPII(p.fields[f]) {
-				v = p.o.Tokens.token(v)
+			if p.o.Tokens != nil {
+				v = p.o.Tokens.cell(p.fields[f], v)
 			}
 			keyVals = append(keyVals, v)
 		}
