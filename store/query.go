@@ -132,7 +132,8 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "error", err)
 		return
 	}
-	rec.text = text
+	// Recorded as sent only for a pii client, as pii_query.
+	rec.raw, rec.text = text, redacted(text)
 	select {
 	case a.running <- struct{}{}:
 		defer func() { <-a.running }()
@@ -143,19 +144,14 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 	q, err := query.Parse(text)
 	if err != nil {
 		fail(http.StatusBadRequest, "error", err)
-		if !rec.pii {
-			// The text and the message (which quotes it) may hold raw
-			// personal data: keep where the error was only.
-			rec.text = fmt.Sprintf("(not parsed: %d bytes)", len(text))
-			var se *query.SyntaxError
-			if errors.As(err, &se) {
-				rec.errMsg = fmt.Sprintf("line %d, column %d", se.Line, se.Col)
-			}
+		// The message quotes the text, which may hold raw personal data:
+		// keep where the error was only.
+		var se *query.SyntaxError
+		if errors.As(err, &se) {
+			rec.errMsg = fmt.Sprintf("line %d, column %d", se.Line, se.Col)
 		}
 		return
 	}
-	rec.raw = rec.text
-	rec.text = redacted(text)
 	rw, err := render.New(rec.format, cw)
 	if err != nil {
 		fail(http.StatusBadRequest, "error", err)
@@ -275,8 +271,9 @@ func queryText(r *http.Request) (string, error) {
 
 // redacted prints the query text with the values compared with pii fields
 // replaced, for the audit event (a client without pii may only use tokens,
-// but a refused query may hold a raw value). It parses a copy of its own:
-// the query that runs keeps its values.
+// but a refused query may hold a raw value); text that does not parse is
+// left out. It parses a copy of its own: the query that runs keeps its
+// values.
 func redacted(text string) string {
 	q, err := query.Parse(text)
 	if err != nil {
