@@ -187,11 +187,13 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 	case !cw.begun:
 		code, outcome := http.StatusBadRequest, "error"
 		var se *query.SyntaxError
+		var le *engine.LimitError
 		switch {
-		case errors.Is(err, engine.ErrLimit):
-			code, outcome = http.StatusUnprocessableEntity, "limit"
-		case r.Context().Err() != nil:
+		case r.Context().Err() != nil: // the client left: the deadline's limit error is not why
 			outcome = "canceled"
+		case errors.As(err, &le):
+			code, outcome = http.StatusUnprocessableEntity, "limit"
+			err = errors.New(le.Msg) // without where in the store it happened
 		case !errors.As(err, &se):
 			code = http.StatusInternalServerError
 			a.s.event("query_failed", func(b *event.Builder) { b.Str("error", err.Error()) })
@@ -201,8 +203,9 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		rec.outcome, rec.errMsg = "error", err.Error()
-		if errors.Is(err, engine.ErrLimit) {
-			rec.outcome = "limit"
+		var le *engine.LimitError
+		if errors.As(err, &le) {
+			rec.outcome, err = "limit", errors.New(le.Msg)
 		}
 		if r.Context().Err() != nil {
 			rec.outcome = "canceled"

@@ -9,6 +9,17 @@ import (
 // of its bounds; the message says which and how to narrow the query.
 var ErrLimit = errors.New("engine: query limit")
 
+// LimitError is a run ended by one of its bounds; Msg, for the client,
+// says which and how to narrow the query. It is ErrLimit to errors.Is.
+type LimitError struct{ Msg string }
+
+func (e *LimitError) Error() string        { return ErrLimit.Error() + ": " + e.Msg }
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
+
+func limitf(format string, args ...any) error {
+	return &LimitError{Msg: fmt.Sprintf(format, args...)}
+}
+
 const (
 	// memBatch is how many memory records are shredded into one block.
 	memBatch = 16 << 10
@@ -35,7 +46,7 @@ type budget struct {
 func (b *budget) charge(n int64) error {
 	b.used += n
 	if b.max > 0 && b.used > b.max {
-		return fmt.Errorf("%w: the query needs more than %d MB of memory; narrow it with since, where or fewer groups", ErrLimit, b.max>>20)
+		return limitf("the query needs more than %d MB of memory; narrow it with since, where or fewer groups", b.max>>20)
 	}
 	return nil
 }
