@@ -737,6 +737,7 @@ func (r *queryRig) testFollow(t *testing.T) {
 // The store runs throughout.
 func (r *queryRig) testLimits(t *testing.T) {
 	r.t = t
+	from := time.Now().UnixNano()
 	// distinct(seq) holds about 60 bytes per value: 40k values are more
 	// than twice the store's 1 MiB.
 	waitFor(t, "40000 noise events", 2*time.Minute, func() (bool, string) {
@@ -820,7 +821,7 @@ func (r *queryRig) testLimits(t *testing.T) {
 
 	// The audit has the refused queries with their outcomes.
 	waitFor(t, "audit events of the limits", 30*time.Second, func() (bool, string) {
-		a := r.ok("auditor", `where _event = "query" and outcome in ("limit", "busy")`+"\nstats count by outcome, client", "")
+		a := r.ok("auditor", fmt.Sprintf("since %d\n", from)+`where _event = "query" and outcome in ("limit", "busy")`+"\nstats count by outcome, client", "")
 		// The wait for a free slot may have been refused too.
 		want := regexp.MustCompile(fmt.Sprintf(`^\{"outcome":"busy","client":"%s","count":\d+\}\n\{"outcome":"limit","client":"%[1]s","count":%d\}\n$`, r.cs.fp["ops"], len(heavy)))
 		return want.MatchString(a.body), a.body
