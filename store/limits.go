@@ -49,9 +49,10 @@ const (
 const maxRequestBytes = 1 << 20
 
 // Query limits: how many run at once, how long the search of stored events
-// may take, what one may hold in memory and how many groups it may make
-// (the whole store's memory stays bounded: maxQueries × queryMemory), and
-// how often a follow looks for new events besides being woken by them.
+// may take, what one may hold in memory by default (-query-memory) and how
+// many groups it may make (the whole store's memory stays bounded:
+// maxQueries × -query-memory), and how often a follow looks for new events
+// besides being woken by them.
 const (
 	maxQueries   = 8
 	queryTimeout = 30 * time.Second
@@ -59,3 +60,7 @@ const (
 	queryGroups  = 100_000
 	followPoll   = 500 * time.Millisecond
 )
+
+// minQueryMemory is the smallest -query-memory: a query must hold a block's
+// columns of the few fields it reads.
+const minQueryMemory = 1 << 20

@@ -54,12 +54,16 @@ type output struct {
 }
 
 func (o *output) Begin(h engine.Header) error {
-	if err := o.w.Begin(render.Header{Columns: h.Columns, Time: h.Time, Keys: h.Keys, Raw: h.Raw}); err != nil {
-		return err
-	}
+	// The headers are set first: a format may write its first line in
+	// Begin, which sends them.
 	o.cw.w.Header().Set("Content-Type", o.w.ContentType())
 	o.cw.w.Header().Set("X-Content-Type-Options", "nosniff")
-	o.cw.w.WriteHeader(http.StatusOK)
+	if err := o.w.Begin(render.Header{Columns: h.Columns, Time: h.Time, Keys: h.Keys, Raw: h.Raw}); err != nil {
+		return err // nothing written: the caller answers with an error
+	}
+	if o.cw.n == 0 {
+		o.cw.w.WriteHeader(http.StatusOK)
+	}
 	o.cw.begun = true
 	return nil
 }
@@ -128,7 +132,8 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "error", err)
 		return
 	}
-	rec.text = text
+	// Recorded as sent only for a pii client, as pii_query.
+	rec.raw, rec.text = text, redacted(text)
 	select {
 	case a.running <- struct{}{}:
 		defer func() { <-a.running }()
@@ -139,25 +144,20 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 	q, err := query.Parse(text)
 	if err != nil {
 		fail(http.StatusBadRequest, "error", err)
-		if !rec.pii {
-			// The text and the message (which quotes it) may hold raw
-			// personal data: keep where the error was only.
-			rec.text = fmt.Sprintf("(not parsed: %d bytes)", len(text))
-			var se *query.SyntaxError
-			if errors.As(err, &se) {
-				rec.errMsg = fmt.Sprintf("line %d, column %d", se.Line, se.Col)
-			}
+		// The message quotes the text, which may hold raw personal data:
+		// keep where the error was only.
+		var se *query.SyntaxError
+		if errors.As(err, &se) {
+			rec.errMsg = fmt.Sprintf("line %d, column %d", se.Line, se.Col)
 		}
 		return
 	}
-	rec.raw = rec.text
-	rec.text = redacted(text)
 	rw, err := render.New(rec.format, cw)
 	if err != nil {
 		fail(http.StatusBadRequest, "error", err)
 		return
 	}
-	o := engine.Options{Now: time.Now(), MaxMemory: queryMemory, MaxGroups: queryGroups}
+	o := engine.Options{Now: time.Now(), MaxMemory: int64(a.s.cfg.queryMemory), MaxGroups: queryGroups}
 	if !rec.pii {
 		o.Tokens = a.tokens
 	}
@@ -187,11 +187,13 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 	case !cw.begun:
 		code, outcome := http.StatusBadRequest, "error"
 		var se *query.SyntaxError
+		var le *engine.LimitError
 		switch {
-		case errors.Is(err, engine.ErrLimit):
-			code, outcome = http.StatusUnprocessableEntity, "limit"
-		case r.Context().Err() != nil:
+		case r.Context().Err() != nil: // the client left: the deadline's limit error is not why
 			outcome = "canceled"
+		case errors.As(err, &le):
+			code, outcome = http.StatusUnprocessableEntity, "limit"
+			err = errors.New(le.Msg) // without where in the store it happened
 		case !errors.As(err, &se):
 			code = http.StatusInternalServerError
 			a.s.event("query_failed", func(b *event.Builder) { b.Str("error", err.Error()) })
@@ -201,8 +203,9 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		rec.outcome, rec.errMsg = "error", err.Error()
-		if errors.Is(err, engine.ErrLimit) {
-			rec.outcome = "limit"
+		var le *engine.LimitError
+		if errors.As(err, &le) {
+			rec.outcome, err = "limit", errors.New(le.Msg)
 		}
 		if r.Context().Err() != nil {
 			rec.outcome = "canceled"
@@ -269,14 +272,15 @@ func queryText(r *http.Request) (string, error) {
 	return "", errors.New("use GET /query?q=... or POST /query with the query as the body")
 }
 
-// redacted prints the query text, which parses, with the values compared
-// with pii fields replaced, for the audit event (a client without pii may
-// only use tokens, but a refused query may hold a raw value). It parses its
-// own copy: the caller's query keeps its values.
+// redacted prints the query text with the values compared with pii fields
+// replaced, for the audit event (a client without pii may only use tokens,
+// but a refused query may hold a raw value); text that does not parse is
+// left out. It parses a copy of its own: the query that runs keeps its
+// values.
 func redacted(text string) string {
 	q, err := query.Parse(text)
 	if err != nil {
-		return fmt.Sprintf("(not parsed: %d bytes)", len(text))
+		return fmt.Sprintf("(not parsed: %d bytes)", len(text)) // text parsed once already
 	}
 	q.Literals(func(_ query.Cond, f query.Field, v *query.Value) {
 		for _, k := range f.Path {

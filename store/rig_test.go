@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 // each unique (its run and a sequence number), until SIGUSR1, which makes
 // it fall quiet; SIGTERM ends it with status 0.
 func childMain(mode string) int {
+	if mode == "query" {
+		return queryChildMain()
+	}
 	if mode != "paced" {
 		return 99
 	}
@@ -249,10 +252,12 @@ func (p *proc) running() bool {
 	}
 }
 
-// supervisor is one supervisor around the paced child, on a fixed port so
-// that it can be restarted where the store expects it.
+// supervisor is one supervisor around the paced child (or the child of
+// another mode), on a fixed port so that it can be restarted where the
+// store expects it.
 type supervisor struct {
 	name string
+	mode string // STELE_E2E_CHILD; "" is "paced"
 	dir  string
 	port int
 	p    *proc
@@ -276,7 +281,11 @@ func startSupervisor(t *testing.T, b bins, cs *certs, s *supervisor, rate int) {
 		"-allow", filepath.Join(cs.dir, "sup.allow"),
 		"-chunk-bytes", "64KB", "-stats-interval", "1h", "-restart", "always",
 		"--", self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "STELE_E2E_CHILD=paced", "RATE="+strconv.Itoa(rate), "NAME="+s.name)
+	mode := s.mode
+	if mode == "" {
+		mode = "paced"
+	}
+	cmd.Env = append(os.Environ(), "STELE_E2E_CHILD="+mode, "RATE="+strconv.Itoa(rate), "NAME="+s.name)
 	s.p = startProc(t, "supervisor "+s.name, cmd, "supervisor: serving https://")
 }
 
@@ -309,12 +318,18 @@ func curlStatus(t *testing.T, cs *certs, st *store, client string) (status, erro
 }
 
 func statusArgs(cs *certs, st *store, client string) []string {
+	return apiArgs(cs, st, client, "/status")
+}
+
+// apiArgs are curl's arguments for a request to the store's API at path
+// (with its query string) as client.
+func apiArgs(cs *certs, st *store, client, path string) []string {
 	_, port, _ := strings.Cut(st.p.addr, ":")
 	args := []string{"--cacert", cs.crt("store")}
 	if client != "" {
 		args = append(args, "--cert", cs.crt(client), "--key", cs.key(client))
 	}
-	return append(args, "https://localhost:"+port+"/status")
+	return append(args, "https://localhost:"+port+path)
 }
 
 // curl runs the real curl; tests fail without it, as CI installs it.

@@ -38,6 +38,7 @@ type serveConfig struct {
 	backfill        int
 	memory          bytesize.Value
 	maxConns        int
+	queryMemory     bytesize.Value
 }
 
 // durationValue is a flag that takes timespec durations ("30d", "12h").
@@ -61,14 +62,15 @@ func (v durationValue) Set(s string) error {
 
 const serveUsage = `usage: store -dir DIR -sources FILE -tls-cert FILE -tls-key FILE -listen ADDR -allow FILE
              [-max-age 30d] [-max-bytes 0] [-backfill-workers 4] [-memory 64MB]
+             [-query-memory 64MB]
 
 Pulls events from the supervisors in the sources file, keeps them in DIR and
-answers GET /status over HTTPS (client certificates in the allow file).
+answers GET /status and queries (GET and POST /query) over HTTPS (client certificates in the allow file).
 Flags:
 `
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
-	c := serveConfig{maxAge: 30 * 24 * time.Hour, memory: defaultMemory}
+	c := serveConfig{maxAge: 30 * 24 * time.Hour, memory: defaultMemory, queryMemory: queryMemory}
 	fs := flag.NewFlagSet("store", flag.ContinueOnError)
 	// Mistakes are reported once, by main, with exit status 2; only -h
 	// prints the flags.
@@ -85,6 +87,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.backfill, "backfill-workers", 4, "fetches of older chunks at once, across all sources")
 	fs.Var(&c.memory, "memory", "bound on events held in memory before they are in segments")
 	fs.IntVar(&c.maxConns, "max-conns", 256, "concurrent HTTPS connections at most")
+	fs.Var(&c.queryMemory, "query-memory", "what one query may hold in memory (groups, distinct sets, values for percentiles, rows to sort); beyond it the query fails with 422")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, serveUsage)
@@ -110,6 +113,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.memory < minMemory {
 		return c, usagef("-memory must be at least %d bytes", minMemory)
+	}
+	if c.queryMemory < minQueryMemory {
+		return c, usagef("-query-memory must be at least %d bytes", minQueryMemory)
 	}
 	if c.maxBytes < 0 {
 		return c, usagef("-max-bytes must not be negative")

@@ -54,14 +54,14 @@ type statusWriter struct {
 	bytes  int64
 }
 
+// Unwrap lets http.ResponseController reach the connection's writer, so
+// that query streams can flush through this one.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
 }
-
-// Unwrap lets http.ResponseController reach the connection's writer, to
-// flush streamed answers.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {

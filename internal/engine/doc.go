@@ -49,6 +49,7 @@
 //
 // A run holds at most Options.MaxMemory of groups, percentile values,
 // distinct sets and kept events, makes at most Options.MaxGroups groups,
-// and stops when its context ends; each is an error wrapping ErrLimit that
-// says how to narrow the query.
+// and stops when its context ends; each ends it with a *LimitError
+// (ErrLimit to errors.Is, possibly wrapped with where it happened) whose
+// Msg, for the client, says which and how to narrow the query.
 package engine

@@ -332,7 +332,7 @@ func (p *plan) visitBlock(ctx context.Context, b *block, fn func(*block, []field
 	for i := 0; i < b.rows; i++ {
 		if i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("%w: the query ran out of time; narrow it with since or where", ErrLimit)
+				return limitf("the query ran out of time; narrow it with since or where")
 			}
 		}
 		p.stats.Scanned++

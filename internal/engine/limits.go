@@ -9,6 +9,17 @@ import (
 // of its bounds; the message says which and how to narrow the query.
 var ErrLimit = errors.New("engine: query limit")
 
+// LimitError is a run ended by one of its bounds; Msg, for the client,
+// says which and how to narrow the query. It is ErrLimit to errors.Is.
+type LimitError struct{ Msg string }
+
+func (e *LimitError) Error() string        { return ErrLimit.Error() + ": " + e.Msg }
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
+
+func limitf(format string, args ...any) error {
+	return &LimitError{Msg: fmt.Sprintf(format, args...)}
+}
+
 const (
 	// memBatch is how many memory records are shredded into one block.
 	memBatch = 16 << 10
@@ -39,7 +50,7 @@ func (b *budget) charge(n int64) error {
 		if b.max < 1<<20 {
 			size = fmt.Sprintf("%d bytes", b.max) // not "0 MB"
 		}
-		return fmt.Errorf("%w: the query needs more than %s of memory; narrow it with since, where or fewer groups", ErrLimit, size)
+		return limitf("the query needs more than %s of memory; narrow it with since, where or fewer groups", size)
 	}
 	return nil
 }

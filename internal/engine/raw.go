@@ -20,6 +20,7 @@ type rawEntry struct {
 	event []byte
 	blk   *block // the block the event must be assembled from, until it is
 	row   int
+	cost  int64 // memory charged for it, given back if it drops out
 }
 
 // newest is a min-heap by time of the newest events seen so far.
@@ -82,6 +83,7 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 			}
 			e.event = dremel.AppendJSON(nil, v)
 			e.blk = nil
+			e.cost += int64(len(e.event))
 			return p.mem.charge(int64(len(e.event)))
 		})
 	}
@@ -105,7 +107,8 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 			}
 			e.blk = nil
 		}
-		if err := p.mem.charge(128 + int64(len(e.sort)+len(e.cells))*48); err != nil {
+		e.cost = 128 + int64(len(e.sort)+len(e.cells))*48
+		if err := p.mem.charge(e.cost); err != nil {
 			return err
 		}
 		if sorted {
@@ -115,6 +118,7 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 			if len(top) > p.limit {
 				old := heap.Pop(&top).(*rawEntry)
 				old.blk = nil // no need to assemble it
+				p.mem.used -= old.cost
 			}
 		}
 		pending = append(pending, e)

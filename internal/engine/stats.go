@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -45,7 +44,7 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 		g := groups[string(key)]
 		if g == nil {
 			if len(groups) >= p.o.MaxGroups {
-				return fmt.Errorf("%w: the query makes more than %d groups; narrow it with since or where, or group by fewer fields or a longer every", ErrLimit, p.o.MaxGroups)
+				return limitf("the query makes more than %d groups; narrow it with since or where, or group by fewer fields or a longer every", p.o.MaxGroups)
 			}
 			g = &group{keys: slices.Clone(keyVals), aggs: make([]aggState, len(p.aggs))}
 			groups[string(key)] = g
