@@ -199,17 +199,25 @@ func TestRandomRoundTrip(t *testing.T) {
 			}
 			strs[i] = fmt.Sprintf("v%d", r.IntN(1+r.IntN(n)))
 		}
-		got, err := DecodeInts(nil, AppendInts(nil, ints), n)
-		if err != nil || !reflect.DeepEqual(got, ints) {
-			t.Fatalf("ints %v: %v, %v", ints, got, err)
+		if r.IntN(3) == 0 {
+			for i := range strs {
+				strs[i] += fmt.Sprint(r.Int64()) // mostly distinct: no dictionary
+			}
 		}
-		s, err := DecodeStrings(AppendStrings(nil, strs), n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range strs {
-			if s.At(i) != strs[i] {
-				t.Fatalf("string %d: %q, want %q", i, s.At(i), strs[i])
+		for _, e := range []Encoder{{}, {Fast: true}} {
+			got, err := DecodeInts(nil, e.AppendInts(nil, ints), n)
+			if err != nil || !reflect.DeepEqual(got, ints) {
+				t.Fatalf("%+v: ints %v: %v, %v", e, ints, got, err)
+			}
+			dict, idx := StringDict(strs, MaxDict)
+			s, err := DecodeStrings(e.AppendStringsDict(nil, strs, dict, idx), n)
+			if err != nil {
+				t.Fatalf("%+v: %v", e, err)
+			}
+			for i := range strs {
+				if s.At(i) != strs[i] {
+					t.Fatalf("%+v: string %d: %q, want %q", e, i, s.At(i), strs[i])
+				}
 			}
 		}
 	}

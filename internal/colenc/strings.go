@@ -27,6 +27,34 @@ func AppendStrings(dst []byte, vals []string) []byte {
 	return AppendStringsDict(dst, vals, dict, idx)
 }
 
+// Encoder chooses how hard the encoders look for the smallest encoding.
+// The zero Encoder tries every encoding, flate included: the package
+// functions use it. Whatever it chooses, the stream is one the decoders
+// read.
+type Encoder struct {
+	// Fast skips the costliest trials: LZ matching and split strings.
+	// Flate, when used, codes bytes with Huffman codes alone, and only
+	// where a dictionary does not apply. For data rewritten soon, such as
+	// segments that a merge will replace.
+	Fast bool
+}
+
+// AppendStringsDict is the package's AppendStringsDict with e's effort.
+func (e Encoder) AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) []byte {
+	if !e.Fast || len(dict) == 1 {
+		return AppendStringsDict(dst, vals, dict, idx)
+	}
+	if dict == nil {
+		return e.appendPlainOrFlate(dst, vals)
+	}
+	dst = append(dst, StrDict)
+	dst = binary.AppendUvarint(dst, uint64(len(dict)))
+	d := appendPlain(nil, dict)
+	dst = binary.AppendUvarint(dst, uint64(len(d)))
+	dst = append(dst, d...)
+	return e.AppendIndexes(dst, idx, len(dict))
+}
+
 // StringDict returns the distinct values of vals in order of first
 // appearance, and the index of each value in them; or nils if there are
 // more than limit, or if a sample says the values are nearly all distinct
@@ -155,13 +183,17 @@ func appendSmallest(dst, enc []byte, vals []string) []byte {
 // appendPlainOrFlate appends the plain encoding of vals, or its flate
 // compression if that is smaller.
 func appendPlainOrFlate(dst []byte, vals []string) []byte {
+	return Encoder{}.appendPlainOrFlate(dst, vals)
+}
+
+func (e Encoder) appendPlainOrFlate(dst []byte, vals []string) []byte {
 	start := len(dst)
 	dst = appendPlain(dst, vals)
 	plain := dst[start:]
 	if len(plain) < minFlate {
 		return dst
 	}
-	z := appendFlateBest([]byte{StrFlate}, plain)
+	z := e.appendFlateBest([]byte{StrFlate}, plain)
 	if len(z) >= len(plain) {
 		return dst
 	}
@@ -360,10 +392,16 @@ func indexesOf(p []byte, k, n int) ([]uint32, error) {
 // Skewed indices compress below their bit width as bytes under flate,
 // whose Huffman codes come near their entropy.
 func AppendIndexes(dst []byte, idx []uint32, k int) []byte {
+	return Encoder{}.AppendIndexes(dst, idx, k)
+}
+
+// AppendIndexes is the package's AppendIndexes with e's effort: a fast
+// Encoder keeps the bit-packed form.
+func (e Encoder) AppendIndexes(dst []byte, idx []uint32, k int) []byte {
 	w := Width(uint64(k - 1))
 	start := len(dst)
 	dst = AppendHybrid(append(dst, byte(w)), idx, w)
-	if len(idx) >= 128 && k > 2 {
+	if !e.Fast && len(idx) >= 128 && k > 2 {
 		p := indexBytes(idx, k)
 		if huffmanSize(p) >= len(dst)-start {
 			return dst

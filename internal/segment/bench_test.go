@@ -45,12 +45,13 @@ var packed struct {
 	err  error
 }
 
-func packInput(b *testing.B, dir string, lines [][]byte) ([]byte, error) {
+func packInput(b *testing.B, dir string, lines [][]byte, fast bool) ([]byte, error) {
 	path := filepath.Join(dir, "bench.seg")
 	w, err := Create(path)
 	if err != nil {
 		return nil, err
 	}
+	w.Fast = fast
 	for _, l := range lines {
 		if err := w.AddLine(l); err != nil {
 			w.Abort()
@@ -72,7 +73,7 @@ func benchSegment(b *testing.B) []byte {
 			return
 		}
 		defer os.RemoveAll(dir)
-		packed.data, packed.err = packInput(b, dir, lines)
+		packed.data, packed.err = packInput(b, dir, lines, false)
 	})
 	if packed.err != nil {
 		b.Fatal(packed.err)
@@ -83,12 +84,17 @@ func benchSegment(b *testing.B) []byte {
 // BenchmarkPack packs the generated events into a segment file: events/s
 // and the segment's bytes/event, next to the raw JSON's.
 func BenchmarkPack(b *testing.B) {
+	b.Run("best", func(b *testing.B) { benchPack(b, false) })
+	b.Run("fast", func(b *testing.B) { benchPack(b, true) })
+}
+
+func benchPack(b *testing.B, fast bool) {
 	raw, lines := benchInput(b)
 	dir := b.TempDir()
 	var size int
 	b.ResetTimer()
 	for range b.N {
-		data, err := packInput(b, dir, lines)
+		data, err := packInput(b, dir, lines, fast)
 		if err != nil {
 			b.Fatal(err)
 		}

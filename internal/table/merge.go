@@ -22,8 +22,9 @@ type Merged struct {
 
 // Merge merges the segments of the oldest partition that needs it: one
 // with mergeFanIn small segments, or a cold one (ended mergeQuiet before
-// now) with two. It reports false if no partition needed it. One Merge at
-// a time: the caller runs them from one goroutine.
+// now) with two, or with one encoded fast. It reports false if no
+// partition needed it. One Merge at a time: the caller runs them from one
+// goroutine.
 func (t *Table) Merge(now time.Time) (Merged, bool, error) {
 	in := t.pickMerge(now.UnixNano())
 	if in == nil {
@@ -73,7 +74,9 @@ func (t *Table) pickMerge(now int64) []*Segment {
 			n++
 		}
 		cold := (part+1)*t.width+int64(mergeQuiet) < now
-		if n >= mergeFanIn || (n >= 2 && cold) {
+		// A lone segment encoded fast is worth rewriting once its
+		// partition is cold: no merge would rewrite it otherwise.
+		if n >= mergeFanIn || (n >= 2 && cold) || (n == 1 && cold && cands[0].fast) {
 			in := cands[:n]
 			for _, s := range in {
 				s.refs++

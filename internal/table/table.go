@@ -36,6 +36,12 @@ type Segment struct {
 	Info
 	path string
 
+	// fast says the segment was encoded for speed (Writer.EncodeFast), so
+	// that a merge is worth it even alone. Not in the manifest: after a
+	// restart such a segment is left as it is, which costs bytes, not
+	// correctness.
+	fast bool
+
 	// refs and dropped are guarded by Table.mu: a dropped segment's file
 	// is deleted once no snapshot refers to it.
 	refs    int

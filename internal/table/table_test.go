@@ -205,6 +205,53 @@ func TestMergeKeepsEveryRecordSortedAndSnapshotsValid(t *testing.T) {
 	}
 }
 
+// TestMergeRewritesALoneFastSegment checks that a segment encoded fast is
+// rewritten with the full encoder once its partition is cold, even alone,
+// and only then.
+func TestMergeRewritesALoneFastSegment(t *testing.T) {
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := tb.NewWriter(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.EncodeFast()
+	var want []string
+	for j := range 500 {
+		ts := hour + int64(j)
+		if err := w.Add("s1", fmt.Appendf(nil, `{"time_ns":%d,"msg":"request %d done"}`, ts, j*j), ts); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintf(`{"time_ns":%d,"msg":"request %d done","_source":"s1"}`, ts, j*j))
+	}
+	s, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Commit(Change{Add: []*Segment{s}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := tb.Merge(time.Unix(0, 2*hour)); ok || err != nil {
+		t.Fatalf("merged a lone segment of a warm partition: %v", err)
+	}
+	m, ok, err := tb.Merge(time.Unix(0, 10*hour))
+	if err != nil || !ok || len(m.Inputs) != 1 || m.Output.Records != 500 {
+		t.Fatalf("merge: %+v %v %v", m, ok, err)
+	}
+	if m.Output.Bytes >= m.Inputs[0].Bytes {
+		t.Errorf("rewritten in %d bytes, fast in %d", m.Output.Bytes, m.Inputs[0].Bytes)
+	}
+	slices.Sort(want)
+	if got := all(t, tb); !slices.Equal(got, want) {
+		t.Fatalf("after merge %d records, want %d", len(got), len(want))
+	}
+	if _, ok, _ := tb.Merge(time.Unix(0, 10*hour)); ok {
+		t.Fatal("merged the full segment again")
+	}
+}
+
 func TestRetainByAgeAndBytes(t *testing.T) {
 	tb, err := Open(t.TempDir(), time.Hour)
 	if err != nil {
