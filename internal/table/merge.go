@@ -67,13 +67,23 @@ func (t *Table) pickMerge(now int64) []*Segment {
 			}
 		}
 		slices.SortFunc(cands, func(a, b *Segment) int { return cmpInt(a.Bytes, b.Bytes) })
-		var total int64
+		cold := (part+1)*t.width+int64(mergeQuiet) < now
+		var total, records int64
 		n := 0
 		for n < len(cands) && n < mergeMaxInputs && total+cands[n].Bytes <= mergeMaxBytes {
+			// While a partition takes flushes, a segment joins only
+			// smaller ones of about its records in all: each merge then
+			// grows what it rewrites by half at least, and a record is
+			// rewritten O(log n) times rather than every few flushes.
+			// (Records, not bytes: a small segment's bytes are mostly
+			// its footer.)
+			if !cold && n > 0 && cands[n].Records > mergeTierRatio*records {
+				break
+			}
 			total += cands[n].Bytes
+			records += cands[n].Records
 			n++
 		}
-		cold := (part+1)*t.width+int64(mergeQuiet) < now
 		// A lone segment encoded fast is worth rewriting once its
 		// partition is cold: no merge would rewrite it otherwise.
 		if n >= mergeFanIn || (n >= 2 && cold) || (n == 1 && cold && cands[0].fast) {
