@@ -354,3 +354,44 @@ func TestSplitEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestStringDict checks StringDict's hash table against a map, across
+// its growth and the limit.
+func TestStringDict(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, card := range []int{1, 2, 63, 64, 65, 1000, 5000, 70000} {
+		vals := make([]string, 5000)
+		for i := range vals {
+			vals[i] = fmt.Sprint(r.IntN(card))
+		}
+		for _, limit := range []int{card / 2, MaxDict} {
+			index := map[string]uint32{}
+			var want []string
+			sampled := 0 // distinct values among the first 1024
+			for i, v := range vals {
+				if _, ok := index[v]; !ok {
+					index[v] = uint32(len(want))
+					want = append(want, v)
+				}
+				if i == 1023 {
+					sampled = len(want)
+				}
+			}
+			dict, idx := StringDict(vals, limit)
+			if len(want) > limit || sampled > 900 {
+				if dict != nil {
+					t.Errorf("card %d limit %d: a dictionary of %d", card, limit, len(dict))
+				}
+				continue
+			}
+			if !reflect.DeepEqual(dict, want) {
+				t.Fatalf("card %d limit %d: dictionary differs", card, limit)
+			}
+			for i, v := range vals {
+				if dict[idx[i]] != v {
+					t.Fatalf("card %d: index %d of %q", card, idx[i], v)
+				}
+			}
+		}
+	}
+}

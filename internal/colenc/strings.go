@@ -3,6 +3,8 @@ package colenc
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/zeebo/xxh3"
 )
 
 // flateLevel trades packing speed for size; strings that reach flate are
@@ -60,25 +62,76 @@ func (e Encoder) AppendStringsDict(dst []byte, vals []string, dict []string, idx
 // more than limit, or if a sample says the values are nearly all distinct
 // (a dictionary would not pay, and building it costs).
 func StringDict(vals []string, limit int) ([]string, []uint32) {
-	index := make(map[string]uint32)
-	var dict []string
+	var t dictTable
 	idx := make([]uint32, len(vals))
 	for i, v := range vals {
-		k, ok := index[v]
+		k, ok := t.index(v)
 		if !ok {
-			if len(dict) >= limit {
+			if len(t.dict) >= limit {
 				return nil, nil
 			}
-			k = uint32(len(dict))
-			index[v] = k
-			dict = append(dict, v)
+			k = t.add(v)
 		}
 		idx[i] = k
-		if i == 1023 && len(vals) >= 4096 && len(dict) > 900 {
+		if i == 1023 && len(vals) >= 4096 && len(t.dict) > 900 {
 			return nil, nil
 		}
 	}
-	return dict, idx
+	return t.dict, idx
+}
+
+// dictTable finds a value's dictionary index by open addressing on its
+// xxh3 hash: a column's values hash once each, and the table is a flat
+// array of indexes, which a Go map of strings is not.
+type dictTable struct {
+	dict   []string
+	hashes []uint64 // of dict's entries
+	slots  []uint32 // entry index + 1, or 0 for none; len a power of 2
+	h      uint64   // the hash of the value index last looked up
+}
+
+// index returns the index of v, or false if it is not in the table; add
+// then adds it.
+func (t *dictTable) index(v string) (uint32, bool) {
+	t.h = xxh3.HashString(v)
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(t.slots) - 1)
+	for j := t.h & mask; ; j = (j + 1) & mask {
+		s := t.slots[j]
+		if s == 0 {
+			return 0, false
+		}
+		if t.hashes[s-1] == t.h && t.dict[s-1] == v {
+			return s - 1, true
+		}
+	}
+}
+
+// add adds v, which index just did not find, and returns its index.
+func (t *dictTable) add(v string) uint32 {
+	k := uint32(len(t.dict))
+	t.dict = append(t.dict, v)
+	t.hashes = append(t.hashes, t.h)
+	if 2*len(t.dict) > len(t.slots) { // at most half full
+		t.slots = make([]uint32, max(64, 2*len(t.slots)))
+		for i, h := range t.hashes {
+			t.put(h, uint32(i))
+		}
+		return k
+	}
+	t.put(t.h, k)
+	return k
+}
+
+func (t *dictTable) put(h uint64, k uint32) {
+	mask := uint64(len(t.slots) - 1)
+	j := h & mask
+	for t.slots[j] != 0 {
+		j = (j + 1) & mask
+	}
+	t.slots[j] = k + 1
 }
 
 // AppendStringsDict is AppendStrings with the result of StringDict.
