@@ -22,7 +22,8 @@ type Merged struct {
 
 // Merge merges the segments of the oldest partition that needs it: one
 // with mergeFanIn small segments, or a cold one (ended mergeQuiet before
-// now) with two, or with one encoded fast. It reports false if no
+// now, and no new segment seen for as long) with two, or with one encoded
+// fast. It reports false if no
 // partition needed it. One Merge at a time: the caller runs them from one
 // goroutine.
 func (t *Table) Merge(now time.Time) (Merged, bool, error) {
@@ -42,6 +43,9 @@ func (t *Table) Merge(now time.Time) (Merged, bool, error) {
 		}
 		return Merged{}, false, err
 	}
+	t.mu.Lock()
+	t.newest[out.Part] = max(t.newest[out.Part], out.N) // not one to wait out
+	t.mu.Unlock()
 	m := Merged{Output: out.Info}
 	for _, s := range in {
 		m.Inputs = append(m.Inputs, s.Info)
@@ -67,7 +71,14 @@ func (t *Table) pickMerge(now int64) []*Segment {
 			}
 		}
 		slices.SortFunc(cands, func(a, b *Segment) int { return cmpInt(a.Bytes, b.Bytes) })
-		cold := (part+1)*t.width+int64(mergeQuiet) < now
+		var newest uint64
+		for _, s := range t.segs[i:j] {
+			newest = max(newest, s.N)
+		}
+		if newest > t.newest[part] {
+			t.newest[part], t.quietFrom[part] = newest, now
+		}
+		cold := (part+1)*t.width+int64(mergeQuiet) < now && t.quietFrom[part]+int64(mergeQuiet) < now
 		var total, records int64
 		n := 0
 		for n < len(cands) && n < mergeMaxInputs && total+cands[n].Bytes <= mergeMaxBytes {

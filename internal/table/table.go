@@ -29,6 +29,13 @@ type Table struct {
 	state   []byte
 	segs    []*Segment // sorted by (Part, N)
 	flushed uint64     // Change.Flushed of the last commit that had one
+
+	// newest is the highest segment number pickMerge has seen per
+	// partition, merges' outputs aside, and quietFrom the time it was
+	// first seen: a partition still taking segments (a backfill of old
+	// data) is not cold, and is merged by tiers.
+	newest    map[int64]uint64
+	quietFrom map[int64]int64
 }
 
 // Segment is one segment file of the live set, or one being written.
@@ -57,7 +64,8 @@ func Open(dir string, width time.Duration) (*Table, error) {
 	if width <= 0 {
 		return nil, errors.New("table: partition width must be positive")
 	}
-	t := &Table{dir: dir, segDir: filepath.Join(dir, "segments"), width: int64(width)}
+	t := &Table{dir: dir, segDir: filepath.Join(dir, "segments"), width: int64(width),
+		newest: map[int64]uint64{}, quietFrom: map[int64]int64{}}
 	if err := os.MkdirAll(t.segDir, 0o750); err != nil {
 		return nil, fmt.Errorf("table: %w", err)
 	}

@@ -254,49 +254,52 @@ func TestMergeRewritesALoneFastSegment(t *testing.T) {
 
 // TestMergeRewritesLogarithmically checks that a partition taking many
 // flushes has each record rewritten a few times, not once every few
-// flushes, and that it ends as one segment once cold.
+// flushes, whether its time is now or long past (a backfill), and that it
+// ends as one segment once quiet.
 func TestMergeRewritesLogarithmically(t *testing.T) {
-	tb, err := Open(t.TempDir(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const flushes, per = 64, 50
-	var rewritten int64
-	merge := func(now int64) {
-		for {
-			m, ok, err := tb.Merge(time.Unix(0, now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				return
-			}
-			rewritten += m.Output.Records
-		}
-	}
-	for i := range flushes {
-		var lines []string
-		var times []int64
-		for j := range per {
-			ts := hour + int64(j*flushes+i)
-			lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"i":%d}`, ts, i))
-			times = append(times, ts)
-		}
-		if err := tb.Commit(Change{Add: []*Segment{writeSeg(t, tb, 1, lines, times)}}); err != nil {
+	for _, at := range []int64{hour, 10 * hour} {
+		tb, err := Open(t.TempDir(), time.Hour)
+		if err != nil {
 			t.Fatal(err)
 		}
-		merge(hour)
-	}
-	const records = flushes * per
-	t.Logf("%d segments; records rewritten %.1f times", tb.Totals().Segments, float64(rewritten)/records)
-	// Segments of one flush are about equal: each merge at least doubles
-	// the records it rewrites, about log₂(64) = 6 times in all.
-	if rewritten > 7*records {
-		t.Errorf("records rewritten %.1f times", float64(rewritten)/records)
-	}
-	merge(10 * hour)
-	if tot := tb.Totals(); tot.Segments != 1 || tot.Records != records {
-		t.Errorf("cold partition: %+v", tot)
+		const flushes, per = 64, 50
+		var rewritten int64
+		merge := func(now int64) {
+			for {
+				m, ok, err := tb.Merge(time.Unix(0, now))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					return
+				}
+				rewritten += m.Output.Records
+			}
+		}
+		for i := range flushes {
+			var lines []string
+			var times []int64
+			for j := range per {
+				ts := hour + int64(j*flushes+i)
+				lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"i":%d}`, ts, i))
+				times = append(times, ts)
+			}
+			if err := tb.Commit(Change{Add: []*Segment{writeSeg(t, tb, 1, lines, times)}}); err != nil {
+				t.Fatal(err)
+			}
+			merge(at + int64(i)*int64(time.Second))
+		}
+		const records = flushes * per
+		t.Logf("at %dh: %d segments; records rewritten %.1f times", at/hour, tb.Totals().Segments, float64(rewritten)/records)
+		// Segments of one flush are about equal: each merge at least
+		// doubles the records it rewrites, about log₂(64) = 6 times in all.
+		if rewritten > 7*records {
+			t.Errorf("at %dh: records rewritten %.1f times", at/hour, float64(rewritten)/records)
+		}
+		merge(100 * hour)
+		if tot := tb.Totals(); tot.Segments != 1 || tot.Records != records {
+			t.Errorf("at %dh: quiet partition: %+v", at/hour, tot)
+		}
 	}
 }
 
