@@ -199,17 +199,25 @@ func TestRandomRoundTrip(t *testing.T) {
 			}
 			strs[i] = fmt.Sprintf("v%d", r.IntN(1+r.IntN(n)))
 		}
-		got, err := DecodeInts(nil, AppendInts(nil, ints), n)
-		if err != nil || !reflect.DeepEqual(got, ints) {
-			t.Fatalf("ints %v: %v, %v", ints, got, err)
+		if r.IntN(3) == 0 {
+			for i := range strs {
+				strs[i] += fmt.Sprint(r.Int64()) // mostly distinct: no dictionary
+			}
 		}
-		s, err := DecodeStrings(AppendStrings(nil, strs), n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range strs {
-			if s.At(i) != strs[i] {
-				t.Fatalf("string %d: %q, want %q", i, s.At(i), strs[i])
+		for _, e := range []Encoder{{}, {Fast: true}} {
+			got, err := DecodeInts(nil, e.AppendInts(nil, ints), n)
+			if err != nil || !reflect.DeepEqual(got, ints) {
+				t.Fatalf("%+v: ints %v: %v, %v", e, ints, got, err)
+			}
+			dict, idx := StringDict(strs, MaxDict)
+			s, err := DecodeStrings(e.AppendStringsDict(nil, strs, dict, idx), n)
+			if err != nil {
+				t.Fatalf("%+v: %v", e, err)
+			}
+			for i := range strs {
+				if s.At(i) != strs[i] {
+					t.Fatalf("%+v: string %d: %q, want %q", e, i, s.At(i), strs[i])
+				}
 			}
 		}
 	}
@@ -343,6 +351,47 @@ func TestSplitEdges(t *testing.T) {
 			}
 		} else if vals[0] != "\x00 1" {
 			t.Errorf("%q not split", vals[:3])
+		}
+	}
+}
+
+// TestStringDict checks StringDict's hash table against a map, across
+// its growth and the limit.
+func TestStringDict(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, card := range []int{1, 2, 63, 64, 65, 1000, 5000, 70000} {
+		vals := make([]string, 5000)
+		for i := range vals {
+			vals[i] = fmt.Sprint(r.IntN(card))
+		}
+		for _, limit := range []int{card / 2, MaxDict} {
+			index := map[string]uint32{}
+			var want []string
+			sampled := 0 // distinct values among the first 1024
+			for i, v := range vals {
+				if _, ok := index[v]; !ok {
+					index[v] = uint32(len(want))
+					want = append(want, v)
+				}
+				if i == 1023 {
+					sampled = len(want)
+				}
+			}
+			dict, idx := StringDict(vals, limit)
+			if len(want) > limit || sampled > 900 {
+				if dict != nil {
+					t.Errorf("card %d limit %d: a dictionary of %d", card, limit, len(dict))
+				}
+				continue
+			}
+			if !reflect.DeepEqual(dict, want) {
+				t.Fatalf("card %d limit %d: dictionary differs", card, limit)
+			}
+			for i, v := range vals {
+				if dict[idx[i]] != v {
+					t.Fatalf("card %d: index %d of %q", card, idx[i], v)
+				}
+			}
 		}
 	}
 }

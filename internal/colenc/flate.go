@@ -68,7 +68,14 @@ const modeSample = 16 << 10
 // appendFlateBest is appendFlate in whichever mode compresses p smaller:
 // both are tried on p when it is small, else on a sample from its middle
 // that then decides for the whole.
-func appendFlateBest(dst, p []byte) []byte {
+func appendFlateBest(dst, p []byte) []byte { return Encoder{}.appendFlateBest(dst, p) }
+
+// appendFlateBest is the package's appendFlateBest with e's effort: a fast
+// Encoder codes with Huffman codes alone.
+func (e Encoder) appendFlateBest(dst, p []byte) []byte {
+	if e.Fast {
+		return appendFlate(dst, p, huffmanOnly)
+	}
 	if len(p) <= 2*modeSample {
 		h := appendFlate(dst, p, huffmanOnly)
 		z := appendFlate(nil, p, lz)

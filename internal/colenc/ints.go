@@ -52,7 +52,11 @@ func EncodingName(tag byte) string {
 // divisor taken out, which suits nanosecond timestamps of coarser clocks),
 // or a dictionary with run-length / bit-packed indices. It returns the
 // extended slice. vals must not be empty.
-func AppendInts(dst []byte, vals []int64) []byte {
+func AppendInts(dst []byte, vals []int64) []byte { return Encoder{}.AppendInts(dst, vals) }
+
+// AppendInts is the package's AppendInts with e's effort: a fast Encoder
+// does not try flate.
+func (e Encoder) AppendInts(dst []byte, vals []int64) []byte {
 	if len(vals) == 0 {
 		panic("colenc: internal error: no values")
 	}
@@ -79,7 +83,7 @@ func AppendInts(dst []byte, vals []int64) []byte {
 	}
 	start := len(dst)
 	if dict != nil {
-		dst = appendIntDict(dst, vals, dict, index)
+		dst = e.appendIntDict(dst, vals, dict, index)
 		if len(dst)-start < bestSize {
 			bestSize = len(dst) - start
 			best = IntDict
@@ -89,7 +93,7 @@ func AppendInts(dst []byte, vals []int64) []byte {
 	}
 	// Skewed values (durations, sizes) compress below their bit width as
 	// varints under flate.
-	if len(vals) >= 128 {
+	if !e.Fast && len(vals) >= 128 {
 		p := make([]byte, 0, len(vals)*2)
 		for _, v := range vals {
 			p = binary.AppendUvarint(p, uint64(v)-uint64(lo))
@@ -175,7 +179,7 @@ func intDict(vals []int64, limit int) ([]int64, map[int64]uint32) {
 	return dict, index
 }
 
-func appendIntDict(dst []byte, vals, dict []int64, index map[int64]uint32) []byte {
+func (e Encoder) appendIntDict(dst []byte, vals, dict []int64, index map[int64]uint32) []byte {
 	dst = append(dst, IntDict)
 	dst = binary.AppendUvarint(dst, uint64(len(dict)))
 	for _, v := range dict {
@@ -185,7 +189,7 @@ func appendIntDict(dst []byte, vals, dict []int64, index map[int64]uint32) []byt
 	for i, v := range vals {
 		idx[i] = index[v]
 	}
-	return AppendIndexes(dst, idx, len(dict))
+	return e.AppendIndexes(dst, idx, len(dict))
 }
 
 // DecodeInts decodes exactly n integers from src (one stream made by

@@ -3,6 +3,8 @@ package colenc
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/zeebo/xxh3"
 )
 
 // flateLevel trades packing speed for size; strings that reach flate are
@@ -27,30 +29,109 @@ func AppendStrings(dst []byte, vals []string) []byte {
 	return AppendStringsDict(dst, vals, dict, idx)
 }
 
+// Encoder chooses how hard the encoders look for the smallest encoding.
+// The zero Encoder tries every encoding, flate included: the package
+// functions use it. Whatever it chooses, the stream is one the decoders
+// read.
+type Encoder struct {
+	// Fast skips the costliest trials: LZ matching and split strings.
+	// Flate, when used, codes bytes with Huffman codes alone, and only
+	// where a dictionary does not apply. For data rewritten soon, such as
+	// segments that a merge will replace.
+	Fast bool
+}
+
+// AppendStringsDict is the package's AppendStringsDict with e's effort.
+func (e Encoder) AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) []byte {
+	if !e.Fast || len(dict) == 1 {
+		return AppendStringsDict(dst, vals, dict, idx)
+	}
+	if dict == nil {
+		return e.appendPlainOrFlate(dst, vals)
+	}
+	dst = append(dst, StrDict)
+	dst = binary.AppendUvarint(dst, uint64(len(dict)))
+	d := appendPlain(nil, dict)
+	dst = binary.AppendUvarint(dst, uint64(len(d)))
+	dst = append(dst, d...)
+	return e.AppendIndexes(dst, idx, len(dict))
+}
+
 // StringDict returns the distinct values of vals in order of first
 // appearance, and the index of each value in them; or nils if there are
 // more than limit, or if a sample says the values are nearly all distinct
 // (a dictionary would not pay, and building it costs).
 func StringDict(vals []string, limit int) ([]string, []uint32) {
-	index := make(map[string]uint32)
-	var dict []string
+	var t dictTable
 	idx := make([]uint32, len(vals))
 	for i, v := range vals {
-		k, ok := index[v]
+		k, ok := t.index(v)
 		if !ok {
-			if len(dict) >= limit {
+			if len(t.dict) >= limit {
 				return nil, nil
 			}
-			k = uint32(len(dict))
-			index[v] = k
-			dict = append(dict, v)
+			k = t.add(v)
 		}
 		idx[i] = k
-		if i == 1023 && len(vals) >= 4096 && len(dict) > 900 {
+		if i == 1023 && len(vals) >= 4096 && len(t.dict) > 900 {
 			return nil, nil
 		}
 	}
-	return dict, idx
+	return t.dict, idx
+}
+
+// dictTable finds a value's dictionary index by open addressing on its
+// xxh3 hash: a column's values hash once each, and the table is a flat
+// array of indexes, which a Go map of strings is not.
+type dictTable struct {
+	dict   []string
+	hashes []uint64 // of dict's entries
+	slots  []uint32 // entry index + 1, or 0 for none; len a power of 2
+	h      uint64   // the hash of the value index last looked up
+}
+
+// index returns the index of v, or false if it is not in the table; add
+// then adds it.
+func (t *dictTable) index(v string) (uint32, bool) {
+	t.h = xxh3.HashString(v)
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(t.slots) - 1)
+	for j := t.h & mask; ; j = (j + 1) & mask {
+		s := t.slots[j]
+		if s == 0 {
+			return 0, false
+		}
+		if t.hashes[s-1] == t.h && t.dict[s-1] == v {
+			return s - 1, true
+		}
+	}
+}
+
+// add adds v, which index just did not find, and returns its index.
+func (t *dictTable) add(v string) uint32 {
+	k := uint32(len(t.dict))
+	t.dict = append(t.dict, v)
+	t.hashes = append(t.hashes, t.h)
+	if 2*len(t.dict) > len(t.slots) { // at most half full
+		t.slots = make([]uint32, max(64, 2*len(t.slots)))
+		for i, h := range t.hashes {
+			t.put(h, uint32(i))
+		}
+		return k
+	}
+	t.put(t.h, k)
+	return k
+}
+
+func (t *dictTable) put(h uint64, k uint32) {
+	mask := uint64(len(t.slots) - 1)
+	j := h & mask
+	for t.slots[j] != 0 {
+		j = (j + 1) & mask
+	}
+	t.slots[j] = k + 1
 }
 
 // AppendStringsDict is AppendStrings with the result of StringDict.
@@ -155,13 +236,17 @@ func appendSmallest(dst, enc []byte, vals []string) []byte {
 // appendPlainOrFlate appends the plain encoding of vals, or its flate
 // compression if that is smaller.
 func appendPlainOrFlate(dst []byte, vals []string) []byte {
+	return Encoder{}.appendPlainOrFlate(dst, vals)
+}
+
+func (e Encoder) appendPlainOrFlate(dst []byte, vals []string) []byte {
 	start := len(dst)
 	dst = appendPlain(dst, vals)
 	plain := dst[start:]
 	if len(plain) < minFlate {
 		return dst
 	}
-	z := appendFlateBest([]byte{StrFlate}, plain)
+	z := e.appendFlateBest([]byte{StrFlate}, plain)
 	if len(z) >= len(plain) {
 		return dst
 	}
@@ -360,10 +445,16 @@ func indexesOf(p []byte, k, n int) ([]uint32, error) {
 // Skewed indices compress below their bit width as bytes under flate,
 // whose Huffman codes come near their entropy.
 func AppendIndexes(dst []byte, idx []uint32, k int) []byte {
+	return Encoder{}.AppendIndexes(dst, idx, k)
+}
+
+// AppendIndexes is the package's AppendIndexes with e's effort: a fast
+// Encoder keeps the bit-packed form.
+func (e Encoder) AppendIndexes(dst []byte, idx []uint32, k int) []byte {
 	w := Width(uint64(k - 1))
 	start := len(dst)
 	dst = AppendHybrid(append(dst, byte(w)), idx, w)
-	if len(idx) >= 128 && k > 2 {
+	if !e.Fast && len(idx) >= 128 && k > 2 {
 		p := indexBytes(idx, k)
 		if huffmanSize(p) >= len(dst)-start {
 			return dst

@@ -3,6 +3,7 @@ package dremel
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -519,26 +520,26 @@ func canonicalInt(s string) (int64, bool) {
 	if len(body) == 0 || (body[0] == '0' && (len(body) > 1 || s[0] == '-')) {
 		return 0, false
 	}
-	if len(body) <= 18 {
-		// Cannot overflow: 18 digits stay below 2⁶³.
-		var n int64
-		for i := 0; i < len(body); i++ {
-			c := body[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int64(c-'0')
-		}
-		if s[0] == '-' {
-			n = -n
-		}
-		return n, true
+	if len(body) > 19 {
+		return 0, false // 20 digits are past 2⁶³
 	}
+	// Cannot overflow: 19 digits stay below 2⁶⁴.
+	var u uint64
 	for i := 0; i < len(body); i++ {
-		if body[i] < '0' || body[i] > '9' {
+		c := body[i]
+		if c < '0' || c > '9' {
 			return 0, false
 		}
+		u = u*10 + uint64(c-'0')
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
+	if s[0] == '-' {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return int64(-u), true // -2⁶³ wraps to itself
+	}
+	if u > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(u), true
 }

@@ -183,6 +183,7 @@ func (s *Store) writeSegments(recs []Record) ([]*table.Segment, error) {
 			abort()
 			return nil, fmt.Errorf("ingest: flush: %w", err)
 		}
+		w.EncodeFast() // merges rewrite it
 		for ; i < len(recs) && s.table.Partition(recs[i].TimeNS) == part; i++ {
 			if err := w.Add(recs[i].Source, recs[i].Line, recs[i].TimeNS); err != nil {
 				w.Abort()

@@ -24,6 +24,10 @@ type Writer struct {
 	// default) MaxBlockRows. Set it before the first Add.
 	BlockRows int
 
+	// Fast encodes for speed over size (colenc.Encoder.Fast): for
+	// segments that a merge soon rewrites. Readers cannot tell.
+	Fast bool
+
 	path string
 	tmp  *os.File
 	bw   *bufio.Writer
@@ -297,7 +301,7 @@ func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column, derived bool
 	case dremel.String, dremel.Number, dremel.JSON:
 		if len(col.Strs) > 0 {
 			dict, idx := colenc.StringDict(col.Strs, colenc.MaxDict)
-			v = colenc.AppendStringsDict(nil, col.Strs, dict, idx)
+			v = colenc.Encoder{Fast: w.Fast}.AppendStringsDict(nil, col.Strs, dict, idx)
 			if leaf.Type == dremel.String && dict != nil && len(dict) <= MaxBloomValues {
 				cm.bloom = newBloom(len(dict))
 				for _, s := range dict {
@@ -307,7 +311,7 @@ func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column, derived bool
 		}
 	case dremel.Int:
 		if len(col.Ints) > 0 {
-			v = colenc.AppendInts(nil, col.Ints)
+			v = colenc.Encoder{Fast: w.Fast}.AppendInts(nil, col.Ints)
 			cm.hasMinMax, cm.lo, cm.hi = true, col.Ints[0], col.Ints[0]
 			for _, x := range col.Ints {
 				cm.lo, cm.hi = min(cm.lo, x), max(cm.hi, x)

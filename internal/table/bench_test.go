@@ -36,6 +36,7 @@ func BenchmarkBytesPerEventMerged(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			w.EncodeFast() // as the store flushes
 			for _, l := range lines[i:min(i+perFlush, events)] {
 				if err := w.Add("web-1", l, 0); err != nil {
 					b.Fatal(err)

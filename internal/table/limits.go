@@ -25,6 +25,10 @@ const (
 	// every byte, so very large segments are left alone.
 	mergeMaxBytes = 1 << 30
 
+	// mergeTierRatio bounds a warm partition's merge: a segment is merged
+	// with smaller ones only if it has at most this times their records.
+	mergeTierRatio = 2
+
 	// mergeQuiet is how long after a partition's end it counts as cold:
 	// then even two segments are merged into one.
 	mergeQuiet = 2 * time.Minute

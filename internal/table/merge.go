@@ -22,8 +22,10 @@ type Merged struct {
 
 // Merge merges the segments of the oldest partition that needs it: one
 // with mergeFanIn small segments, or a cold one (ended mergeQuiet before
-// now) with two. It reports false if no partition needed it. One Merge at
-// a time: the caller runs them from one goroutine.
+// now, and no new segment seen for as long) with two, or with one encoded
+// fast. It reports false if no
+// partition needed it. One Merge at a time: the caller runs them from one
+// goroutine.
 func (t *Table) Merge(now time.Time) (Merged, bool, error) {
 	in := t.pickMerge(now.UnixNano())
 	if in == nil {
@@ -41,6 +43,9 @@ func (t *Table) Merge(now time.Time) (Merged, bool, error) {
 		}
 		return Merged{}, false, err
 	}
+	t.mu.Lock()
+	t.newest[out.Part] = max(t.newest[out.Part], out.N) // not one to wait out
+	t.mu.Unlock()
 	m := Merged{Output: out.Info}
 	for _, s := range in {
 		m.Inputs = append(m.Inputs, s.Info)
@@ -66,14 +71,33 @@ func (t *Table) pickMerge(now int64) []*Segment {
 			}
 		}
 		slices.SortFunc(cands, func(a, b *Segment) int { return cmpInt(a.Bytes, b.Bytes) })
-		var total int64
+		var newest uint64
+		for _, s := range t.segs[i:j] {
+			newest = max(newest, s.N)
+		}
+		if newest > t.newest[part] {
+			t.newest[part], t.quietFrom[part] = newest, now
+		}
+		cold := (part+1)*t.width+int64(mergeQuiet) < now && t.quietFrom[part]+int64(mergeQuiet) < now
+		var total, records int64
 		n := 0
 		for n < len(cands) && n < mergeMaxInputs && total+cands[n].Bytes <= mergeMaxBytes {
+			// While a partition takes flushes, a segment joins only
+			// smaller ones of about its records in all: each merge then
+			// grows what it rewrites by half at least, and a record is
+			// rewritten O(log n) times rather than every few flushes.
+			// (Records, not bytes: a small segment's bytes are mostly
+			// its footer.)
+			if !cold && n > 0 && cands[n].Records > mergeTierRatio*records {
+				break
+			}
 			total += cands[n].Bytes
+			records += cands[n].Records
 			n++
 		}
-		cold := (part+1)*t.width+int64(mergeQuiet) < now
-		if n >= mergeFanIn || (n >= 2 && cold) {
+		// A lone segment encoded fast is worth rewriting once its
+		// partition is cold: no merge would rewrite it otherwise.
+		if n >= mergeFanIn || (n >= 2 && cold) || (n == 1 && cold && cands[0].fast) {
 			in := cands[:n]
 			for _, s := range in {
 				s.refs++

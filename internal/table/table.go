@@ -29,12 +29,25 @@ type Table struct {
 	state   []byte
 	segs    []*Segment // sorted by (Part, N)
 	flushed uint64     // Change.Flushed of the last commit that had one
+
+	// newest is the highest segment number pickMerge has seen per
+	// partition, merges' outputs aside, and quietFrom the time it was
+	// first seen: a partition still taking segments (a backfill of old
+	// data) is not cold, and is merged by tiers.
+	newest    map[int64]uint64
+	quietFrom map[int64]int64
 }
 
 // Segment is one segment file of the live set, or one being written.
 type Segment struct {
 	Info
 	path string
+
+	// fast says the segment was encoded for speed (Writer.EncodeFast), so
+	// that a merge is worth it even alone. Not in the manifest: after a
+	// restart such a segment is left as it is, which costs bytes, not
+	// correctness.
+	fast bool
 
 	// refs and dropped are guarded by Table.mu: a dropped segment's file
 	// is deleted once no snapshot refers to it.
@@ -51,7 +64,8 @@ func Open(dir string, width time.Duration) (*Table, error) {
 	if width <= 0 {
 		return nil, errors.New("table: partition width must be positive")
 	}
-	t := &Table{dir: dir, segDir: filepath.Join(dir, "segments"), width: int64(width)}
+	t := &Table{dir: dir, segDir: filepath.Join(dir, "segments"), width: int64(width),
+		newest: map[int64]uint64{}, quietFrom: map[int64]int64{}}
 	if err := os.MkdirAll(t.segDir, 0o750); err != nil {
 		return nil, fmt.Errorf("table: %w", err)
 	}

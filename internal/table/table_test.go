@@ -205,6 +205,104 @@ func TestMergeKeepsEveryRecordSortedAndSnapshotsValid(t *testing.T) {
 	}
 }
 
+// TestMergeRewritesALoneFastSegment checks that a segment encoded fast is
+// rewritten with the full encoder once its partition is cold, even alone,
+// and only then.
+func TestMergeRewritesALoneFastSegment(t *testing.T) {
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := tb.NewWriter(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.EncodeFast()
+	var want []string
+	for j := range 500 {
+		ts := hour + int64(j)
+		if err := w.Add("s1", fmt.Appendf(nil, `{"time_ns":%d,"msg":"request %d done"}`, ts, j*j), ts); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintf(`{"time_ns":%d,"msg":"request %d done","_source":"s1"}`, ts, j*j))
+	}
+	s, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Commit(Change{Add: []*Segment{s}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := tb.Merge(time.Unix(0, 2*hour)); ok || err != nil {
+		t.Fatalf("merged a lone segment of a warm partition: %v", err)
+	}
+	m, ok, err := tb.Merge(time.Unix(0, 10*hour))
+	if err != nil || !ok || len(m.Inputs) != 1 || m.Output.Records != 500 {
+		t.Fatalf("merge: %+v %v %v", m, ok, err)
+	}
+	if m.Output.Bytes >= m.Inputs[0].Bytes {
+		t.Errorf("rewritten in %d bytes, fast in %d", m.Output.Bytes, m.Inputs[0].Bytes)
+	}
+	slices.Sort(want)
+	if got := all(t, tb); !slices.Equal(got, want) {
+		t.Fatalf("after merge %d records, want %d", len(got), len(want))
+	}
+	if _, ok, _ := tb.Merge(time.Unix(0, 10*hour)); ok {
+		t.Fatal("merged the full segment again")
+	}
+}
+
+// TestMergeRewritesLogarithmically checks that a partition taking many
+// flushes has each record rewritten a few times, not once every few
+// flushes, whether its time is now or long past (a backfill), and that it
+// ends as one segment once quiet.
+func TestMergeRewritesLogarithmically(t *testing.T) {
+	for _, at := range []int64{hour, 10 * hour} {
+		tb, err := Open(t.TempDir(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const flushes, per = 64, 50
+		var rewritten int64
+		merge := func(now int64) {
+			for {
+				m, ok, err := tb.Merge(time.Unix(0, now))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					return
+				}
+				rewritten += m.Output.Records
+			}
+		}
+		for i := range flushes {
+			var lines []string
+			var times []int64
+			for j := range per {
+				ts := hour + int64(j*flushes+i)
+				lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"i":%d}`, ts, i))
+				times = append(times, ts)
+			}
+			if err := tb.Commit(Change{Add: []*Segment{writeSeg(t, tb, 1, lines, times)}}); err != nil {
+				t.Fatal(err)
+			}
+			merge(at + int64(i)*int64(time.Second))
+		}
+		const records = flushes * per
+		t.Logf("at %dh: %d segments; records rewritten %.1f times", at/hour, tb.Totals().Segments, float64(rewritten)/records)
+		// Segments of one flush are about equal: each merge at least
+		// doubles the records it rewrites, about log₂(64) = 6 times in all.
+		if rewritten > 7*records {
+			t.Errorf("at %dh: records rewritten %.1f times", at/hour, float64(rewritten)/records)
+		}
+		merge(100 * hour)
+		if tot := tb.Totals(); tot.Segments != 1 || tot.Records != records {
+			t.Errorf("at %dh: quiet partition: %+v", at/hour, tot)
+		}
+	}
+}
+
 func TestRetainByAgeAndBytes(t *testing.T) {
 	tb, err := Open(t.TempDir(), time.Hour)
 	if err != nil {

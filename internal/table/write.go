@@ -38,6 +38,14 @@ func (t *Table) NewWriter(part int64) (*Writer, error) {
 	}}, nil
 }
 
+// EncodeFast makes w encode for speed over size (segment.Writer.Fast):
+// for flushes, whose segments merges rewrite with the full encoder, and
+// soon. Call it before the first Add.
+func (w *Writer) EncodeFast() {
+	w.w.Fast = true
+	w.seg.fast = true
+}
+
 // Add adds the line line of source, whose time (its time_ns, or the time
 // the store received it if it has none) is timeNS. It wraps lines that
 // break the supervisor's contract (see the package documentation).
