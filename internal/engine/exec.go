@@ -185,15 +185,16 @@ func (p *plan) units(src Source) []unit {
 // where, a block at a time; skip says whether a block whose newest record
 // is at maxTime can be left out.
 func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) bool, fn func(b *block, fields []fieldData, i int) error) error {
-	for _, u := range p.units(src) {
+	for k, u := range p.units(src) {
 		if u.max < p.from || u.min >= p.to || skip(u.max) {
 			continue
 		}
+		ord := int64(k) << 32
 		var err error
 		if u.seg != nil {
-			err = p.visitSegment(ctx, u.seg, skip, fn)
+			err = p.visitSegment(ctx, u.seg, ord, skip, fn)
 		} else {
-			err = p.visitMemory(ctx, u.mem, skip, fn)
+			err = p.visitMemoryAt(ctx, u.mem, ord, skip, fn)
 		}
 		if err != nil {
 			return err
@@ -202,7 +203,7 @@ func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) b
 	return nil
 }
 
-func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
 	f, err := segment.OpenFile(s.Path())
 	if err != nil {
 		return fmt.Errorf("engine: segment %s: %w", s.Info, err)
@@ -214,23 +215,29 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int
 			timeLeaf = i
 		}
 	}
-	for bi := range f.Blocks {
+	// Newest blocks first, so that once a raw query holds its limit the
+	// older blocks are skipped unread.
+	blocks := make([]int, len(f.Blocks))
+	for i := range blocks {
+		blocks[i] = i
+	}
+	slices.SortStableFunc(blocks, func(a, b int) int { return cmp3(f.Blocks[b].MaxTime, f.Blocks[a].MaxTime) })
+	for _, bi := range blocks {
 		blk := &f.Blocks[bi]
 		if blk.HasTime && (blk.MaxTime < p.from || blk.MinTime >= p.to || skip(blk.MaxTime)) {
 			continue
 		}
 		b := &block{
 			rows:   blk.Rows,
+			ord:    ord | int64(bi),
 			schema: f.Schema,
 			read:   func(leaf int) (*dremel.Column, error) { return f.ReadColumn(bi, leaf) },
 			has:    func(leaf int) bool { return blk.Chunk(leaf) != nil },
 			records: func(emit func(int, dremel.Value) error) error {
-				i := 0
-				return f.Assemble(bi, nil, func(v dremel.Value) error {
-					err := emit(i, v)
-					i++
-					return err
-				})
+				return f.AssembleSome(bi, nil, nil, emit)
+			},
+			some: func(want func(int) bool, emit func(int, dremel.Value) error) error {
+				return f.AssembleSome(bi, nil, want, emit)
 			},
 		}
 		b.times = make([]int64, blk.Rows)
@@ -258,6 +265,11 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int
 }
 
 func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+	return p.visitMemoryAt(ctx, recs, 0, skip, fn)
+}
+
+// visitMemoryAt is visitMemory for a unit whose first block's ord is ord.
+func (p *plan) visitMemoryAt(ctx context.Context, recs []ingest.Record, ord int64, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
 	var parser dremel.Parser
 	var buf []byte
 	vals := make([]dremel.Value, 0, memBatch)
@@ -270,6 +282,8 @@ func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(
 		if err != nil {
 			return fmt.Errorf("engine: memory: %w", err)
 		}
+		b.ord = ord
+		ord++
 		err = p.visitBlock(ctx, b, fn)
 		vals, times = vals[:0], times[:0]
 		return err
