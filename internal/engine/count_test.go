@@ -1,0 +1,38 @@
+package engine
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestCountFromFooters checks that plain counts, which whole blocks answer
+// from their row counts, agree with counting row by row.
+func TestCountFromFooters(t *testing.T) {
+	var lines []string
+	var times []int64
+	for i := range 10 {
+		lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"m":"a"}`, i*10))
+		times = append(times, int64(i)*10)
+	}
+	src := testSource(t, lines, times) // times 0..40 in a segment, 50..90 in memory
+	for _, tc := range []struct{ q, want string }{
+		{"stats count", "count\n10\n"},
+		{"stats count, count as n", "count | n\n10 | 10\n"},
+		{"since 0\nuntil 41\nstats count", "count\n5\n"},        // the whole block
+		{"since 10\nstats count", "count\n9\n"},                 // part of the block
+		{"since 0\nuntil 40\nstats count", "count\n4\n"},        // part of the block
+		{"since 60\nstats count", "count\n4\n"},                 // memory only
+		{"since 1000\nstats count", "count\n"},                  // nothing
+		{"where m = \"a\"\nstats count", "count\n10\n"},         // row by row
+		{"stats count, count(m)", "count | count_m\n10 | 10\n"}, // row by row
+	} {
+		got, err := run(t, src, tc.q, nil)
+		if err != nil {
+			t.Errorf("%q: %v", tc.q, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%q:\n%s\nwant:\n%s", tc.q, got, tc.want)
+		}
+	}
+}
