@@ -36,3 +36,31 @@ func TestCountFromFooters(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentileKinds checks percentiles kept as integers against those
+// that mix in other numbers.
+func TestPercentileKinds(t *testing.T) {
+	fields := []string{`"d":3`, `"d":1`, `"d":"x"`, `"d":2.5`, `"d":2`, `"e":1`, `"d":[4,-1]`}
+	var lines []string
+	var times []int64
+	for i, f := range fields {
+		lines = append(lines, fmt.Sprintf(`{"time_ns":%d,%s}`, i, f))
+		times = append(times, int64(i))
+	}
+	src := testSource(t, lines, times) // d in memory: 2, 4, -1; in the segment: 3, 1, 2.5
+	for _, tc := range []struct{ q, want string }{
+		{"stats p50(d), p99(d), p999(d)", "p50_d | p99_d | p999_d\n2 | 4 | 4\n"},
+		{"where time_ns != 3\nstats p50(d), max(d)", "p50_d | max_d\n2 | \"x\"\n"},
+		{"where time_ns = 3\nstats p50(d)", "p50_d\n2.5\n"},
+		{"where time_ns = 2\nstats p50(d)", "p50_d\nnull\n"},
+	} {
+		got, err := run(t, src, tc.q, nil)
+		if err != nil {
+			t.Errorf("%q: %v", tc.q, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%q:\n%s\nwant:\n%s", tc.q, got, tc.want)
+		}
+	}
+}
