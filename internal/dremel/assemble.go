@@ -140,12 +140,23 @@ func (c *cursor) nextR() int {
 // must hold exactly that many, and with no leaves it is how many empty
 // records are emitted. emit is called with each record in order.
 func Assemble(leaves []*Field, cols []*Column, rows int, emit func(Value) error) error {
+	return AssembleSome(leaves, cols, rows, nil, func(_ int, v Value) error { return emit(v) })
+}
+
+// AssembleSome is Assemble for the records i (counted from 0) for which
+// want(i) is true, or all if want is nil; it steps over the others'
+// entries without building them, which is what makes fetching a few
+// records of a large block cheap. emit gets each record's number.
+func AssembleSome(leaves []*Field, cols []*Column, rows int, want func(i int) bool, emit func(i int, v Value) error) error {
 	if len(leaves) != len(cols) {
 		return fmt.Errorf("%w: %d leaves, %d columns", ErrSchema, len(leaves), len(cols))
 	}
 	if len(leaves) == 0 {
-		for range rows {
-			if err := emit(Value{Kind: KindObject}); err != nil {
+		for i := range rows {
+			if want != nil && !want(i) {
+				continue
+			}
+			if err := emit(i, Value{Kind: KindObject}); err != nil {
 				return err
 			}
 		}
@@ -169,11 +180,18 @@ func Assemble(leaves []*Field, cols []*Column, rows int, emit func(Value) error)
 	a := assembler{fsm: m, curs: curs}
 	n := 0
 	for curs[0].pos < len(curs[0].col.D) {
+		if want != nil && !want(n) {
+			if err := a.skip(); err != nil {
+				return fmt.Errorf("record %d: %w", n, err)
+			}
+			n++
+			continue
+		}
 		rec, err := a.record()
 		if err != nil {
 			return fmt.Errorf("record %d: %w", n, err)
 		}
-		if err := emit(rec); err != nil {
+		if err := emit(n, rec); err != nil {
 			return err
 		}
 		n++
@@ -256,6 +274,34 @@ func (a *assembler) record() (Value, error) {
 		}
 	}
 	return root.value(), nil
+}
+
+// skip moves every cursor past the current record: its first entry and
+// the entries after it up to the next repetition level 0.
+func (a *assembler) skip() error {
+	for i := range a.curs {
+		c := &a.curs[i]
+		if c.pos >= len(c.col.D) {
+			return fmt.Errorf("%w: column %d ends early", ErrCorrupt, i)
+		}
+		if c.col.R[c.pos] != 0 {
+			return fmt.Errorf("%w: column %d does not start a record", ErrCorrupt, i)
+		}
+		maxD := uint8(c.leaf.maxD)
+		for {
+			if c.col.D[c.pos] > maxD {
+				return fmt.Errorf("%w: column %d: bad definition level %d", ErrCorrupt, i, c.col.D[c.pos])
+			}
+			if c.col.D[c.pos] == maxD && c.leaf.Type != Null {
+				c.val++
+			}
+			c.pos++
+			if c.pos == len(c.col.D) || c.col.R[c.pos] == 0 {
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // place puts one entry of c, with definition level d, into the record: it

@@ -117,6 +117,23 @@ func roundTrip(t testing.TB, lines []string) {
 				t.Fatalf("%s: record %d:\n got %s\nwant %s\nschema:\n%s", how, i, got[i], lines[i], s)
 			}
 		}
+		// Some records only: the others are stepped over.
+		for k := 1; k <= 3; k++ {
+			var some []int
+			err := AssembleSome(leaves, cs, len(lines), func(i int) bool { return i%k == k-1 }, func(i int, v Value) error {
+				some = append(some, i)
+				if j := string(AppendJSON(nil, v)); j != got[i] {
+					t.Fatalf("%s: record %d alone:\n got %s\nwant %s", how, i, j, got[i])
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s: assemble every %dth of %q: %v", how, k, lines, err)
+			}
+			if want := len(lines) / k; len(some) != want {
+				t.Fatalf("%s: every %dth record: %d records, want %d", how, k, len(some), want)
+			}
+		}
 	}
 	check("direct", s.Leaves, ptrs)
 
@@ -246,6 +263,7 @@ func FuzzAssembleCorrupt(f *testing.F) {
 		}
 		_ = Assemble(s.Leaves, cols, -1, func(Value) error { return nil })
 		_ = Assemble([]*Field{s.Leaves[1], s.Leaves[4]}, []*Column{cols[1], cols[4]}, -1, func(Value) error { return nil })
+		_ = AssembleSome(s.Leaves, cols, -1, func(i int) bool { return i%2 == 0 }, func(int, Value) error { return nil })
 	})
 }
 

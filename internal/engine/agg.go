@@ -16,7 +16,8 @@ type aggState struct {
 	float  bool    // a non-integer (or an overflow) made the sum a float
 	best   Val     // min or max
 	hasAny bool
-	vals   []Val           // pNN: every number
+	vals   []Val           // pNN: every number, once one is not an integer
+	ints   []int64         // pNN: every number while all are integers
 	set    map[string]bool // distinct: every value's key
 }
 
@@ -103,10 +104,22 @@ func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
 	default: // percentiles
 		var grew int64
 		for _, v := range vals {
-			if v.Kind == Int || v.Kind == Num {
+			switch {
+			case v.Kind == Int && s.vals == nil:
+				s.ints = append(s.ints, v.I)
+			case v.Kind == Int || v.Kind == Num:
+				if s.vals == nil {
+					s.vals = make([]Val, 0, len(s.ints)+1)
+					for _, i := range s.ints {
+						s.vals = append(s.vals, intVal(i))
+					}
+					s.ints = nil
+				}
 				s.vals = append(s.vals, v)
-				grew += 48
+			default:
+				continue
 			}
+			grew += 48 // as a Val, whichever way it is kept
 		}
 		return grew
 	}
@@ -148,14 +161,18 @@ func (s *aggState) result(spec *aggSpec) Val {
 	case "distinct":
 		return intVal(int64(len(s.set)))
 	}
+	// Nearest rank: the smallest value with at least pct% of values at or
+	// below it, in integers: in floats 99.9/100*1000 is just above 999.
+	rank := func(n int) int { return max(int((spec.permille*int64(n)+999)/1000), 1) - 1 }
+	if len(s.ints) > 0 {
+		slices.Sort(s.ints) // integers only: as order sorts them, faster
+		return intVal(s.ints[rank(len(s.ints))])
+	}
 	if len(s.vals) == 0 {
 		return Val{Kind: Null}
 	}
 	slices.SortFunc(s.vals, order)
-	// Nearest rank: the smallest value with at least pct% of values at or
-	// below it, in integers: in floats 99.9/100*1000 is just above 999.
-	rank := (spec.permille*int64(len(s.vals)) + 999) / 1000
-	return s.vals[max(rank, 1)-1]
+	return s.vals[rank(len(s.vals))]
 }
 
 // floatVal is a computed number, printed in the shortest form that reads

@@ -15,8 +15,14 @@ type block struct {
 	schema  *dremel.Schema
 	read    func(leaf int) (*dremel.Column, error) // nil for a leaf the block lacks
 	has     func(leaf int) bool
-	records func(emit func(i int, v dremel.Value) error) error // every record, in order
-	times   []int64                                            // time_ns of each record, or -1
+	records func(emit func(i int, v dremel.Value) error) error                        // every record, in order
+	some    func(want func(i int) bool, emit func(i int, v dremel.Value) error) error // the records i with want(i), in order
+	times   []int64                                                                   // time_ns of each record, or -1
+
+	// ord is the block's place in the source's order (units newest first,
+	// then blocks as stored), whatever order blocks are visited in: among
+	// records of equal time, raw events keep the earlier in this order.
+	ord int64
 }
 
 // fieldCol gives the values of one leaf of a field, per record.
@@ -136,6 +142,17 @@ func shredBlock(recs []dremel.Value, times []int64) (*block, error) {
 		has:    func(int) bool { return true },
 		records: func(emit func(int, dremel.Value) error) error {
 			for i, v := range recs {
+				if err := emit(i, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		some: func(want func(int) bool, emit func(int, dremel.Value) error) error {
+			for i, v := range recs {
+				if !want(i) {
+					continue
+				}
 				if err := emit(i, v); err != nil {
 					return err
 				}

@@ -72,6 +72,12 @@ type plan struct {
 	// (follow), not newest first.
 	oldestFirst bool
 
+	// countOnly: the query is stats of plain counts with no where, by or
+	// every, so a block wholly inside the time range adds its row count
+	// to counted, from the footer, without reading a column.
+	countOnly bool
+	counted   int64
+
 	// blockDone, if set, runs after each block's records were visited,
 	// while the block can still be read.
 	blockDone func(b *block) error
@@ -132,6 +138,10 @@ func newPlan(q *query.Query, o Options) (*plan, error) {
 		if p.limit < 0 {
 			p.limit = math.MaxInt
 		}
+		p.countOnly = len(q.Where) == 0 && len(p.by) == 0 && s.Every == 0
+		for _, a := range p.aggs {
+			p.countOnly = p.countOnly && a.fn == "count" && a.field < 0
+		}
 		return p, nil
 	}
 	for _, k := range q.Sort {
@@ -190,15 +200,16 @@ func (p *plan) units(src Source) []unit {
 // where, a block at a time; skip says whether a block whose newest record
 // is at maxTime can be left out.
 func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) bool, fn func(b *block, fields []fieldData, i int) error) error {
-	for _, u := range p.units(src) {
+	for k, u := range p.units(src) {
 		if u.max < p.from || u.min >= p.to || skip(u.max) {
 			continue
 		}
+		ord := int64(k) << 32
 		var err error
 		if u.seg != nil {
-			err = p.visitSegment(ctx, u.seg, skip, fn)
+			err = p.visitSegment(ctx, u.seg, ord, skip, fn)
 		} else {
-			err = p.visitMemory(ctx, u.mem, skip, fn)
+			err = p.visitMemoryAt(ctx, u.mem, ord, skip, fn)
 		}
 		if err != nil {
 			return err
@@ -207,7 +218,7 @@ func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) b
 	return nil
 }
 
-func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
 	f, err := segment.OpenFile(s.Path())
 	if err != nil {
 		return fmt.Errorf("engine: segment %s: %w", s.Info, err)
@@ -219,23 +230,35 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int
 			timeLeaf = i
 		}
 	}
-	for bi := range f.Blocks {
+	// Newest blocks first, so that once a raw query holds its limit the
+	// older blocks are skipped unread.
+	blocks := make([]int, len(f.Blocks))
+	for i := range blocks {
+		blocks[i] = i
+	}
+	slices.SortStableFunc(blocks, func(a, b int) int { return cmp3(f.Blocks[b].MaxTime, f.Blocks[a].MaxTime) })
+	for _, bi := range blocks {
 		blk := &f.Blocks[bi]
 		if blk.HasTime && (blk.MaxTime < p.from || blk.MinTime >= p.to || skip(blk.MaxTime)) {
 			continue
 		}
+		if p.countOnly && blk.HasTime && blk.MinTime >= p.from && blk.MaxTime < p.to {
+			p.counted += int64(blk.Rows)
+			p.stats.Scanned += int64(blk.Rows)
+			p.stats.Matched += int64(blk.Rows)
+			continue
+		}
 		b := &block{
 			rows:   blk.Rows,
+			ord:    ord | int64(bi),
 			schema: f.Schema,
 			read:   func(leaf int) (*dremel.Column, error) { return f.ReadColumn(bi, leaf) },
 			has:    func(leaf int) bool { return blk.Chunk(leaf) != nil },
 			records: func(emit func(int, dremel.Value) error) error {
-				i := 0
-				return f.Assemble(bi, nil, func(v dremel.Value) error {
-					err := emit(i, v)
-					i++
-					return err
-				})
+				return f.AssembleSome(bi, nil, nil, emit)
+			},
+			some: func(want func(int) bool, emit func(int, dremel.Value) error) error {
+				return f.AssembleSome(bi, nil, want, emit)
 			},
 		}
 		b.times = make([]int64, blk.Rows)
@@ -266,6 +289,11 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, skip func(int
 }
 
 func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+	return p.visitMemoryAt(ctx, recs, 0, skip, fn)
+}
+
+// visitMemoryAt is visitMemory for a unit whose first block's ord is ord.
+func (p *plan) visitMemoryAt(ctx context.Context, recs []ingest.Record, ord int64, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
 	var parser dremel.Parser
 	var buf []byte
 	n := min(len(recs), memBatch) // a few records need no 16K batch
@@ -279,6 +307,8 @@ func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(
 		if err != nil {
 			return fmt.Errorf("engine: memory: %w", err)
 		}
+		b.ord = ord
+		ord++
 		err = p.visitBlock(ctx, b, fn)
 		vals, times = vals[:0], times[:0]
 		return err

@@ -14,7 +14,7 @@ import (
 // rawEntry is one event a raw query keeps.
 type rawEntry struct {
 	time  int64
-	seq   int64 // visiting order: among equal times, the first visited wins
+	ord   int64 // blk.ord: among equal times, the earlier block and row win
 	sort  []Val // sort key values (with sort)
 	cells []Val // projected fields (with fields)
 	event []byte
@@ -26,12 +26,19 @@ type rawEntry struct {
 // newest is a min-heap by time of the newest events seen so far.
 type newest []*rawEntry
 
-func (h newest) Len() int { return len(h) }
-func (h newest) Less(i, j int) bool {
-	if h[i].time != h[j].time {
-		return h[i].time < h[j].time
+func (h newest) Len() int           { return len(h) }
+func (h newest) Less(i, j int) bool { return before(h[j], h[i]) }
+
+// before reports whether a comes before b in the output: newer, or as new
+// and earlier in the source's order.
+func before(a, b *rawEntry) bool {
+	if a.time != b.time {
+		return a.time > b.time
 	}
-	return h[i].seq > h[j].seq
+	if a.ord != b.ord {
+		return a.ord < b.ord
+	}
+	return a.row < b.row
 }
 func (h newest) Swap(i, j int)   { h[i], h[j] = h[j], h[i] }
 func (h *newest) Push(x any)     { *h = append(*h, x.(*rawEntry)) }
@@ -43,7 +50,6 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 	var top newest
 	var all []*rawEntry
 	var pending []*rawEntry // entries of the current block still without their event
-	var seq int64
 	var scratch []Val
 	cell := func(fields []fieldData, f, i int) Val {
 		scratch = fields[f].values(i, scratch[:0])
@@ -73,7 +79,9 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 		if len(want) == 0 {
 			return nil
 		}
-		return b.records(func(i int, v dremel.Value) error {
+		// Only the kept records are built; the others are stepped over.
+		keep := func(i int) bool { e := want[i]; return e != nil && e.blk != nil }
+		return b.some(keep, func(i int, v dremel.Value) error {
 			e := want[i]
 			if e == nil || e.blk == nil {
 				return nil
@@ -91,11 +99,10 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 
 	err := p.visit(ctx, src, skip, func(b *block, fields []fieldData, i int) error {
 		t := b.times[i]
-		if !sorted && top.full(p.limit) && (t < top[0].time || t == top[0].time) {
+		if !sorted && top.full(p.limit) && !before(&rawEntry{time: t, ord: b.ord, row: i}, top[0]) {
 			return nil
 		}
-		seq++
-		e := &rawEntry{time: t, seq: seq, blk: b, row: i}
+		e := &rawEntry{time: t, ord: b.ord, blk: b, row: i}
 		if sorted {
 			for _, f := range p.sort {
 				e.sort = append(e.sort, cell(fields, f, i))
@@ -148,10 +155,13 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 	} else {
 		rows = []*rawEntry(top)
 		slices.SortFunc(rows, func(a, b *rawEntry) int {
-			if c := cmp3(b.time, a.time); c != 0 {
-				return c
+			switch {
+			case before(a, b):
+				return -1
+			case before(b, a):
+				return 1
 			}
-			return cmp3(a.seq, b.seq)
+			return 0
 		})
 	}
 	if len(p.project) > 0 {

@@ -73,6 +73,17 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 	if err != nil {
 		return err
 	}
+	if p.counted > 0 {
+		// Blocks counted from their footers: the one group has no keys.
+		g := groups[""]
+		if g == nil {
+			g = &group{aggs: make([]aggState, len(p.aggs))}
+			groups[""] = g
+		}
+		for k := range g.aggs {
+			g.aggs[k].n += p.counted
+		}
+	}
 	if len(groups) == 0 && len(p.by) == 0 && every == 0 {
 		// Without groups the answer is one row even over nothing, as
 		// "stats count" answering 0 is what anyone expects.

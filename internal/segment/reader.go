@@ -490,6 +490,13 @@ func stringsOf(s *colenc.Strings) []string {
 // each record in order. Leaves without a chunk in the block have no value
 // in any of its records and are left out.
 func (r *Reader) Assemble(b int, leaves []int, emit func(dremel.Value) error) error {
+	return r.AssembleSome(b, leaves, nil, func(_ int, v dremel.Value) error { return emit(v) })
+}
+
+// AssembleSome is Assemble for the records i of the block (counted from
+// 0) for which want(i) is true, or all if want is nil (see
+// dremel.AssembleSome).
+func (r *Reader) AssembleSome(b int, leaves []int, want func(i int) bool, emit func(i int, v dremel.Value) error) error {
 	if b < 0 || b >= len(r.Blocks) {
 		return fmt.Errorf("segment: no block %d", b)
 	}
@@ -524,7 +531,7 @@ func (r *Reader) Assemble(b int, leaves []int, emit func(dremel.Value) error) er
 			}
 		}
 	}
-	if err := dremel.Assemble(fields, cols, blk.Rows, emit); err != nil {
+	if err := dremel.AssembleSome(fields, cols, blk.Rows, want, emit); err != nil {
 		return fmt.Errorf("block %d: %w", b, err)
 	}
 	return nil
