@@ -107,19 +107,19 @@ func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
 			switch {
 			case v.Kind == Int && s.vals == nil:
 				s.ints = append(s.ints, v.I)
+				grew += 8
 			case v.Kind == Int || v.Kind == Num:
 				if s.vals == nil {
 					s.vals = make([]Val, 0, len(s.ints)+1)
 					for _, i := range s.ints {
 						s.vals = append(s.vals, intVal(i))
 					}
+					grew += int64(len(s.ints)) * 40 // from 8 bytes each to a Val
 					s.ints = nil
 				}
 				s.vals = append(s.vals, v)
-			default:
-				continue
+				grew += 48
 			}
-			grew += 48 // as a Val, whichever way it is kept
 		}
 		return grew
 	}
