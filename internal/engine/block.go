@@ -34,16 +34,23 @@ type fieldCol struct {
 	val   []int32 // value index of each entry, or -1 for a NULL entry
 }
 
-// fieldData is a field of the plan in one block: the leaves at its path.
+// fieldData is a field of the plan in one block: the leaves at its path,
+// and for exists the leaves under it, whose definition levels say whether
+// a record has the object at the path.
 type fieldData struct {
-	cols []fieldCol
+	cols  []fieldCol
+	under []fieldCol
+	depth uint8 // len(path): the definition level at which the path is there
 }
 
-// load reads the leaves at path from b.
-func (b *block) load(path []string, limits *budget) (fieldData, error) {
-	var fd fieldData
+// load reads the leaves at path from b, and with under the leaves below it.
+func (b *block) load(path []string, under bool, limits *budget) (fieldData, error) {
+	fd := fieldData{depth: uint8(min(len(path), 255))}
 	for leaf, f := range b.schema.Leaves {
-		if !slices.Equal(f.Path(), path) || !b.has(leaf) {
+		lp := f.Path()
+		exact := slices.Equal(lp, path)
+		below := under && len(lp) > len(path) && slices.Equal(lp[:len(path)], path)
+		if !exact && !below || !b.has(leaf) {
 			continue
 		}
 		col, err := b.read(leaf)
@@ -57,9 +64,35 @@ func (b *block) load(path []string, limits *budget) (fieldData, error) {
 		if err := limits.charge(int64(len(fc.start)+len(fc.val)) * 4); err != nil {
 			return fd, err
 		}
-		fd.cols = append(fd.cols, fc)
+		if exact {
+			fd.cols = append(fd.cols, fc)
+		} else {
+			fd.under = append(fd.under, fc)
+		}
 	}
 	return fd, nil
+}
+
+// exists reports whether record i has a value at the path, or an object
+// there (a leaf below it defined at least down to the path).
+func (fd *fieldData) exists(i int) bool {
+	for c := range fd.cols {
+		fc := &fd.cols[c]
+		for e := fc.start[i]; e < fc.start[i+1]; e++ {
+			if fc.val[e] >= 0 {
+				return true
+			}
+		}
+	}
+	for c := range fd.under {
+		fc := &fd.under[c]
+		for e := fc.start[i]; e < fc.start[i+1]; e++ {
+			if fc.col.D[e] >= fd.depth {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // index finds each record's entries and each entry's value in a column.
@@ -128,6 +161,8 @@ type blockRow struct {
 }
 
 func (r *blockRow) values(f int, dst []Val) []Val { return r.fields[f].values(r.i, dst) }
+
+func (r *blockRow) exists(f int) bool { return r.fields[f].exists(r.i) }
 
 // shredBlock makes a block of records parsed in memory.
 func shredBlock(recs []dremel.Value, times []int64) (*block, error) {

@@ -6,16 +6,19 @@ import (
 	"stele/internal/query"
 )
 
-// row is what a condition reads: the values of a field by index.
+// row is what a condition reads: the values of a field by index, and
+// whether the record has the field at all (an object counts).
 type row interface {
 	values(field int, dst []Val) []Val
+	exists(field int) bool
 }
 
 // pred is a compiled condition; scratch is reused between calls.
 type pred func(r row, scratch []Val) bool
 
-// resolver maps a query field to a row's field index.
-type resolver func(f query.Field) (int, error)
+// resolver maps a query field to a row's field index; exists says the
+// condition asks whether the field is there, objects included.
+type resolver func(f query.Field, exists bool) (int, error)
 
 // compile turns a condition into a predicate. tok, if not nil, is the
 // client's pii view: values of pii fields are compared as their tokens.
@@ -54,14 +57,14 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		}
 		return func(r row, s []Val) bool { return !p(r, s) }, nil
 	case *query.Exists:
-		i, err := res(c.Field)
+		i, err := res(c.Field, true)
 		if err != nil {
 			return nil, err
 		}
-		return func(r row, s []Val) bool { return len(r.values(i, s[:0])) > 0 }, nil
+		return func(r row, s []Val) bool { return r.exists(i) }, nil
 	case *query.Cmp:
 		path := c.Field.Path
-		i, err := res(c.Field)
+		i, err := res(c.Field, false)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +92,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		}, nil
 	case *query.Contains:
 		path := c.Field.Path
-		i, err := res(c.Field)
+		i, err := res(c.Field, false)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +113,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		}, nil
 	case *query.Match:
 		path := c.Field.Path
-		i, err := res(c.Field)
+		i, err := res(c.Field, false)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +134,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 		}, nil
 	case *query.In:
 		path := c.Field.Path
-		i, err := res(c.Field)
+		i, err := res(c.Field, false)
 		if err != nil {
 			return nil, err
 		}

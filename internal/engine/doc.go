@@ -22,7 +22,8 @@
 // strings, numbers with numbers (integers exactly), so a field the record
 // lacks, or holds only in another type, makes every comparison false (and
 // its not true). contains and ~ look at strings only; in is any of =;
-// exists is true when the record has any value there, null included.
+// exists is true when the record has any value there, null included, or an
+// object (a group the columns hold below the path).
 //
 // stats groups by the first value of each by field (several values: a JSON
 // array of them; none: null) and, with every D, by the bucket

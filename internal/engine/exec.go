@@ -59,6 +59,7 @@ type plan struct {
 	o        Options
 	from, to int64
 	fields   [][]string // paths read, by index
+	presence map[int]bool // fields whose objects count for exists: read the leaves under them too
 	where    pred
 	by       []int
 	aggs     []aggSpec
@@ -101,7 +102,7 @@ func newPlan(q *query.Query, o Options) (*plan, error) {
 	if o.MaxGroups == 0 {
 		o.MaxGroups = DefaultMaxGroups
 	}
-	p := &plan{q: q, o: o, from: 0, to: math.MaxInt64, limit: q.Limit, mem: budget{max: o.MaxMemory}}
+	p := &plan{presence: map[int]bool{}, q: q, o: o, from: 0, to: math.MaxInt64, limit: q.Limit, mem: budget{max: o.MaxMemory}}
 	if q.Since != nil {
 		p.from = q.Since.Resolve(o.Now)
 	}
@@ -113,7 +114,13 @@ func newPlan(q *query.Query, o Options) (*plan, error) {
 		if len(q.Where) == 1 {
 			c = q.Where[0]
 		}
-		w, err := compile(c, p.field, o.Tokens)
+		w, err := compile(c, func(f query.Field, exists bool) (int, error) {
+			i, err := p.field(f)
+			if exists {
+				p.presence[i] = true
+			}
+			return i, err
+		}, o.Tokens)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +273,7 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, sk
 			b.times[i] = -1
 		}
 		if timeLeaf >= 0 && b.has(timeLeaf) {
-			fd, err := b.load([]string{"time_ns"}, &p.mem)
+			fd, err := b.load([]string{"time_ns"}, false, &p.mem)
 			if err != nil {
 				return err
 			}
@@ -349,7 +356,7 @@ func (p *plan) visitBlock(ctx context.Context, b *block, fn func(*block, []field
 	fields := make([]fieldData, len(p.fields))
 	before := p.mem.used
 	for i, path := range p.fields {
-		fd, err := b.load(path, &p.mem)
+		fd, err := b.load(path, p.presence[i], &p.mem)
 		if err != nil {
 			return err
 		}

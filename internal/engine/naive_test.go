@@ -210,6 +210,33 @@ func (r *nrec) values(path []string) []nval { return values(nil, &r.v, path, 0) 
 // naive runs queries. tok, if set, is a client without pii.
 type naive struct {
 	tok *Tokenizer
+	cur *nrec // the record where is evaluated on; nil after stats
+}
+
+// present reports whether v has something at path: a value, or an object
+// (a group) that is not kept whole.
+func present(v *dremel.Value, path []string, depth int) bool {
+	if len(path) == 0 {
+		return true
+	}
+	if whole(v, depth) {
+		return false
+	}
+	switch v.Kind {
+	case dremel.KindObject:
+		for i := range v.Members {
+			if v.Members[i].Key == path[0] && present(&v.Members[i].Value, path[1:], depth+1) {
+				return true
+			}
+		}
+	case dremel.KindArray:
+		for i := range v.Elems {
+			if present(&v.Elems[i], path, depth) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func naivePII(path []string) bool {
@@ -256,7 +283,7 @@ func (n *naive) cell(r *nrec, path []string) nval {
 		c = nval{k: nJSON, s: "[" + strings.Join(texts, ",") + "]"}
 	}
 	if n.tok != nil {
-		if naivePII(path) {
+		if naivePII(path) || naiveWrapped(path, c) {
 			if c.k == nNull {
 				return c // as the engine does: a null cell stays null
 			}
@@ -267,6 +294,12 @@ func (n *naive) cell(r *nrec, path []string) nval {
 		}
 	}
 	return c
+}
+
+// naiveWrapped reports whether v at path is a wrapped line that may hold
+// personal data: a _line mentioning pii_, or any _line_b64.
+func naiveWrapped(path []string, v nval) bool {
+	return len(path) == 1 && v.k == nStr && (path[0] == "_line" && strings.Contains(v.s, "pii_") || path[0] == "_line_b64")
 }
 
 // tokenJSON replaces the scalars under pii_ keys inside JSON text.
@@ -301,7 +334,7 @@ func (n *naive) tokenTree(v *dremel.Value, inPII bool, depth int, raw bool) {
 			n.tokenTree(&v.Elems[i], inPII, depth, raw)
 		}
 	default:
-		if inPII {
+		if inPII && v.Kind != dremel.KindNull {
 			*v = dremel.Value{Kind: dremel.KindString, Str: n.token(scalar(v)).s}
 		}
 	}
@@ -384,6 +417,9 @@ func (n *naive) holdsOn(c query.Cond, get func(f query.Field) []nval) bool {
 	case *query.Not:
 		return !n.holdsOn(c.Cond, get)
 	case *query.Exists:
+		if n.cur != nil {
+			return present(&n.cur.v, c.Field.Path, 0)
+		}
 		return len(get(c.Field)) > 0
 	case *query.Cmp:
 		lit := literalOf(c.Value)
@@ -459,17 +495,21 @@ func (n *naive) run(q *query.Query, recs []nrec, now int64, maxGroups int) (*nre
 		}
 		get := func(f query.Field) []nval {
 			vs := r.values(f.Path)
-			if n.tok != nil && naivePII(f.Path) {
+			if n.tok != nil {
 				for i := range vs {
-					vs[i] = n.token(vs[i])
+					if vs[i].k != nNull && (naivePII(f.Path) || naiveWrapped(f.Path, vs[i])) {
+						vs[i] = n.token(vs[i])
+					}
 				}
 			}
 			return vs
 		}
 		ok := true
+		n.cur = r
 		for _, c := range q.Where {
 			ok = ok && n.holdsOn(c, get)
 		}
+		n.cur = nil
 		if ok {
 			matched = append(matched, r)
 		}
@@ -533,6 +573,12 @@ func (n *naive) raw(q *query.Query, recs []*nrec) *nresult {
 			if n.tok != nil {
 				ev = cloneValue(ev)
 				n.tokenTree(&ev, false, 0, false)
+				for k := range ev.Members {
+					m := &ev.Members[k]
+					if m.Value.Kind == dremel.KindString && naiveWrapped([]string{m.Key}, nval{k: nStr, s: m.Value.Str}) {
+						m.Value = dremel.Value{Kind: dremel.KindString, Str: n.token(nval{k: nStr, s: m.Value.Str}).s}
+					}
+				}
 			}
 			text = canonicalJSON(ev)
 		}

@@ -120,7 +120,7 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 		}
 		return 0
 	})
-	colIndex := func(f query.Field) (int, error) {
+	colIndex := func(f query.Field, _ bool) (int, error) {
 		name := strings.Join(f.Path, ".")
 		for i, c := range cols {
 			if c == name {
@@ -151,7 +151,7 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 	if len(p.q.Sort) > 0 {
 		keys := make([]int, len(p.q.Sort))
 		for i, k := range p.q.Sort {
-			ci, err := colIndex(k.Field)
+			ci, err := colIndex(k.Field, false)
 			if err != nil {
 				return err
 			}
@@ -177,7 +177,7 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 		idx := make([]int, len(p.q.Fields))
 		names := make([]string, len(p.q.Fields))
 		for i, f := range p.q.Fields {
-			ci, err := colIndex(f)
+			ci, err := colIndex(f, false)
 			if err != nil {
 				return err
 			}
@@ -207,6 +207,8 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 // outRow is a stats output row as conditions read it: a null value is
 // a field the row lacks.
 type outRow []Val
+
+func (r outRow) exists(i int) bool { return r[i].Kind != Null }
 
 func (r outRow) values(i int, dst []Val) []Val {
 	if r[i].Kind == Null {
