@@ -58,7 +58,7 @@ type plan struct {
 	q        *query.Query
 	o        Options
 	from, to int64
-	fields   [][]string // paths read, by index
+	fields   [][]string   // paths read, by index
 	presence map[int]bool // fields whose objects count for exists: read the leaves under them too
 	where    pred
 	by       []int
