@@ -173,7 +173,7 @@ func TestStoreEndToEndWithFaults(t *testing.T) {
 	want := map[string]map[xxh3.Uint128]bool{}
 	onDisk := map[string]int{}
 	twice := map[string]int{}
-	waitFor(t, "the store catching up", 5*time.Minute, func() (bool, string) {
+	waitFor(t, "the store catching up", 10*time.Minute, func() (bool, string) {
 		s, err := curlStatus(t, cs, st, "ops")
 		if err != nil {
 			return false, err.Error()
