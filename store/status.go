@@ -120,6 +120,7 @@ type storageStatus struct {
 	Untimed       int64   `json:"untimed_events"`
 	OwnEventsErr  string  `json:"own_events_error,omitempty"`
 	SegmentError  string  `json:"segment_error,omitempty"`
+	DedupRebuilds int64   `json:"dedup_rebuilds"`
 }
 
 func (s *server) handleStatus(w http.ResponseWriter, r *http.Request) {
@@ -138,6 +139,7 @@ func (s *server) handleStatus(w http.ResponseWriter, r *http.Request) {
 			MemoryBytes:   st.MemBytes,
 			Untimed:       st.Untimed,
 			SegmentError:  st.SegmentError,
+			DedupRebuilds: st.Rebuilds,
 		},
 	}
 	if tot.Records > 0 {

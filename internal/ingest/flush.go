@@ -35,6 +35,7 @@ func (s *Store) segmentKeys(part int64) ([]dedup.Key, uint64, error) {
 		if seg.MaxTime < from || seg.MinTime >= to {
 			continue
 		}
+		s.rebuilds.Add(1)
 		err := seg.Scan(from, to, func(line []byte, _ int64) error {
 			keys = append(keys, dedup.KeyOfStored(line))
 			return nil

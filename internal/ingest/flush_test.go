@@ -177,3 +177,38 @@ func TestForget(t *testing.T) {
 		t.Fatalf("checkpoints after reopen: %v", got)
 	}
 }
+
+// TestNoRebuildsWhileResident: runs that go back and forth between two
+// partitions that fit the budget read their segments once, not per run.
+func TestNoRebuildsWhileResident(t *testing.T) {
+	dir := t.TempDir()
+	data := evs(0, 400) // time_ns spread over hours: many 5 s partitions
+	s, _ := open(t, Options{Dir: dir})
+	if _, err := s.Accept("s1", "1", 0, int64(len(data)), data, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, _ = open(t, Options{Dir: dir, DedupBudget: 1000})
+	defer s.Close()
+	a, b := []byte(ev(10)), []byte(ev(300)) // stored, in two partitions
+	var afterFirst int64
+	for round := range 20 {
+		run := a
+		if round%2 == 1 {
+			run = b
+		}
+		got, err := s.Accept("s1", "Z"+string("123456789CDFGHJKLMNPQRTVWXZ"[round]), 0, int64(len(run)), run, true)
+		if err != nil || got.Dup != 1 {
+			t.Fatalf("round %d: %+v %v", round, got, err)
+		}
+		if round == 1 {
+			afterFirst = s.Stats().Rebuilds
+		}
+	}
+	if afterFirst == 0 || s.Stats().Rebuilds != afterFirst {
+		t.Fatalf("segment reads: %d after the first two runs, %d after 20", afterFirst, s.Stats().Rebuilds)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"stele/internal/chunklog"
@@ -49,7 +50,7 @@ type Options struct {
 	Dir            string        // the write-ahead log goes in Dir/wal, segments in Dir/segments
 	DedupBudget    int           // identities kept in memory; at least 1
 	MemoryBytes    int64         // memtable bound, > 0; Accept fails with ErrFull beyond it
-	PartitionWidth time.Duration // time span of a de-duplication partition; 0 means 1m
+	PartitionWidth time.Duration // time span of a de-duplication partition; 0 means 5s: small enough that the partitions backfill and live tails touch at once fit DedupBudget even at 60k events/s
 	SegmentWidth   time.Duration // time span of a segment partition; 0 means 1h
 }
 
@@ -88,10 +89,11 @@ type ReplayReport struct {
 
 // Store accepts lines durably and exactly once and holds them in memory.
 type Store struct {
-	width int64
-	limit int64
-	log   *wal.Log
-	table *table.Table
+	width    int64
+	rebuilds atomic.Int64 // segment reads to rebuild de-duplication partitions
+	limit    int64
+	log      *wal.Log
+	table    *table.Table
 
 	// flushMu lets one Flush run at a time.
 	flushMu sync.Mutex
@@ -153,7 +155,7 @@ func Open(o Options) (*Store, ReplayReport, error) {
 	}
 	width := o.PartitionWidth
 	if width <= 0 {
-		width = time.Minute
+		width = 5 * time.Second
 	}
 	segWidth := o.SegmentWidth
 	if segWidth <= 0 {
@@ -610,13 +612,17 @@ type Stats struct {
 	// SegmentError is the last failure to read segments to rebuild a
 	// de-duplication partition ("" if none).
 	SegmentError string
+	// Rebuilds counts segments read to rebuild de-duplication partitions
+	// that left memory: if it keeps growing, the partitions in use do not
+	// fit Options.DedupBudget.
+	Rebuilds int64
 }
 
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Records: len(s.recs), MemBytes: s.memBytes, Untimed: s.untimed}
+	st := Stats{Records: len(s.recs), MemBytes: s.memBytes, Untimed: s.untimed, Rebuilds: s.rebuilds.Load()}
 	for _, f := range s.frozen {
 		st.Frozen += len(f.recs)
 	}
