@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -293,7 +294,7 @@ func TestStoreEndToEndWithFaults(t *testing.T) {
 		t.Errorf("lines twice on disk: %v; want some in sup-a's copied chunk only", twice)
 	}
 	t.Logf("store: %d own events in the export", got["store"])
-	slices.SortStableFunc(own, func(x, y storeEvent) int { return cmpInt(x.TimeNS, y.TimeNS) })
+	slices.SortStableFunc(own, func(x, y storeEvent) int { return cmp.Compare(x.TimeNS, y.TimeNS) })
 	logDone(t, own)
 	for _, e := range own {
 		if e.Event == "chunk_done" && e.Chunk == copyID {
@@ -394,16 +395,6 @@ func splitSource(l []byte) (source string, raw []byte, ok bool) {
 	}
 	raw = append(append(make([]byte, 0, len(l)), l[:i]...), l[j+1:]...)
 	return string(l[i+len(key) : j]), raw, true
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // logDone summarises the store's chunk_done events per source and mode.

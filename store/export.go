@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -63,15 +64,7 @@ func export(dir, sinceArg, untilArg string, stdout io.Writer) error {
 		}
 	}
 	mem := slices.Clone(v.Mem)
-	slices.SortStableFunc(mem, func(a, b ingest.Record) int {
-		switch {
-		case a.TimeNS < b.TimeNS:
-			return -1
-		case a.TimeNS > b.TimeNS:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(mem, func(a, b ingest.Record) int { return cmp.Compare(a.TimeNS, b.TimeNS) })
 	var buf []byte
 	for _, r := range mem {
 		if r.TimeNS < since || r.TimeNS >= until {

@@ -26,13 +26,14 @@ func packedLen(n, w int) int { return (n*w + 7) / 8 }
 // appendPacked appends vals packed with width w, least significant bit
 // first, as Parquet packs: the first value takes the low bits of the first
 // byte. Values must fit in w bits.
-func appendPacked(dst []byte, vals []uint64, w int) []byte {
+func appendPacked[T uint32 | uint64](dst []byte, vals []T, w int) []byte {
 	if w == 0 {
 		return dst
 	}
 	var acc uint64 // pending bits, low first
 	var n int      // number of pending bits
-	for _, v := range vals {
+	for _, x := range vals {
+		v := uint64(x)
 		acc |= v << n
 		if n+w >= 64 {
 			dst = binary.LittleEndian.AppendUint64(dst, acc)

@@ -54,30 +54,12 @@ func appendPackedRun(dst []byte, vals []uint32, w int) []byte {
 	if w == 0 {
 		return dst
 	}
-	var acc uint64 // pending bits, low first
-	var n int      // number of pending bits
-	for k := range groups * 8 {
-		var v uint64
-		if k < len(vals) {
-			v = uint64(vals[k])
-		}
-		acc |= v << n
-		if n+w >= 64 {
-			dst = binary.LittleEndian.AppendUint64(dst, acc)
-			spill := n + w - 64
-			if spill > 0 {
-				acc = v >> (w - spill)
-			} else {
-				acc = 0
-			}
-			n = spill
-		} else {
-			n += w
-		}
-	}
-	for ; n > 0; n -= 8 {
-		dst = append(dst, byte(acc))
-		acc >>= 8
+	// The last group is padded with zero values: zero bits after the
+	// packed values, up to groups·w bytes.
+	end := len(dst) + groups*w
+	dst = appendPacked(dst, vals, w)
+	for len(dst) < end {
+		dst = append(dst, 0)
 	}
 	return dst
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/zeebo/xxh3"
 
 	"stele/internal/dremel"
+	"stele/internal/jsonstr"
 )
 
 // Seeds keep the kinds of hash apart. Identities are never written down
@@ -415,7 +416,7 @@ func (s *scanner) escape(i int) (int, bool) {
 	case 't':
 		c = '\t'
 	case 'u':
-		r, ok := hex4(in, i+2)
+		r, ok := jsonstr.Hex4(in[i+2:])
 		if !ok {
 			return 0, false
 		}
@@ -425,7 +426,7 @@ func (s *scanner) escape(i int) (int, bool) {
 			// leaves what follows to be read again, as dremel does.
 			d := utf8.RuneError
 			if j+1 < len(in) && in[j] == '\\' && in[j+1] == 'u' {
-				if r2, ok := hex4(in, j+2); ok {
+				if r2, ok := jsonstr.Hex4(in[j+2:]); ok {
 					if p := utf16.DecodeRune(r, r2); p != utf8.RuneError {
 						d, j = p, j+6
 					}
@@ -447,27 +448,6 @@ func (s *scanner) escape(i int) (int, bool) {
 	s.put([]byte{c})
 	s.from = i + 2
 	return i + 2, true
-}
-
-func hex4(in []byte, i int) (rune, bool) {
-	if len(in)-i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range in[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 // appendRune appends r as canonical string content.

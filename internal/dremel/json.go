@@ -447,26 +447,14 @@ func (p *parser) strEscaped(start int) (string, error) {
 	return "", p.errf("unterminated string")
 }
 
+// hex4 reads the four hex digits of a \u escape at p.i and moves past
+// them.
 func (p *parser) hex4() (rune, bool) {
-	if len(p.s)-p.i < 4 {
-		return 0, false
+	r, ok := jsonstr.Hex4(p.s[p.i:])
+	if ok {
+		p.i += 4
 	}
-	var r rune
-	for _, c := range []byte(p.s[p.i : p.i+4]) {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	p.i += 4
-	return r, true
+	return r, ok
 }
 
 // AppendJSON appends the compact JSON text of v to dst.

@@ -79,17 +79,10 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			}
 		}
 		op := c.Op
-		return func(r row, s []Val) bool {
-			for _, v := range r.values(i, s[:0]) {
-				if tok != nil {
-					v = tok.cell(path, v)
-				}
-				if cmp, ok := compare(v, lit); ok && holds(op, cmp) {
-					return true
-				}
-			}
-			return false
-		}, nil
+		return anyValue(i, path, tok, func(v Val) bool {
+			c, ok := compare(v, lit)
+			return ok && holds(op, c)
+		}), nil
 	case *query.Contains:
 		path := c.Field.Path
 		i, err := res(c.Field, false)
@@ -100,17 +93,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return nil, err
 		}
 		sub := c.Value.Str
-		return func(r row, s []Val) bool {
-			for _, v := range r.values(i, s[:0]) {
-				if tok != nil {
-					v = tok.cell(path, v)
-				}
-				if v.Kind == Str && strings.Contains(v.S, sub) {
-					return true
-				}
-			}
-			return false
-		}, nil
+		return anyValue(i, path, tok, func(v Val) bool { return v.Kind == Str && strings.Contains(v.S, sub) }), nil
 	case *query.Match:
 		path := c.Field.Path
 		i, err := res(c.Field, false)
@@ -121,17 +104,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return nil, err
 		}
 		re := c.Re
-		return func(r row, s []Val) bool {
-			for _, v := range r.values(i, s[:0]) {
-				if tok != nil {
-					v = tok.cell(path, v)
-				}
-				if v.Kind == Str && re.MatchString(v.S) {
-					return true
-				}
-			}
-			return false
-		}, nil
+		return anyValue(i, path, tok, func(v Val) bool { return v.Kind == Str && re.MatchString(v.S) }), nil
 	case *query.In:
 		path := c.Field.Path
 		i, err := res(c.Field, false)
@@ -151,21 +124,33 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			}
 			lits[k] = literal(&c.Values[k])
 		}
-		return func(r row, s []Val) bool {
-			for _, v := range r.values(i, s[:0]) {
-				if tok != nil {
-					v = tok.cell(path, v)
-				}
-				for _, l := range lits {
-					if cmp, ok := compare(v, l); ok && cmp == 0 {
-						return true
-					}
+		return anyValue(i, path, tok, func(v Val) bool {
+			for _, l := range lits {
+				if c, ok := compare(v, l); ok && c == 0 {
+					return true
 				}
 			}
 			return false
-		}, nil
+		}), nil
 	}
 	return nil, query.ErrorAt(query.Pos{}, "unsupported condition")
+}
+
+// anyValue is the predicate that holds when test holds for one of the
+// values of field i, each seen as the client may see it (tok: personal data
+// as tokens).
+func anyValue(i int, path []string, tok *Tokenizer, test func(Val) bool) pred {
+	return func(r row, s []Val) bool {
+		for _, v := range r.values(i, s[:0]) {
+			if tok != nil {
+				v = tok.cell(path, v)
+			}
+			if test(v) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func compileAll(cs []query.Cond, res resolver, tok *Tokenizer) ([]pred, error) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -199,7 +200,7 @@ func (p *plan) units(src Source) []unit {
 		us = append(us, unit{seg: s, min: s.MinTime, max: s.MaxTime})
 	}
 	// Newest first, for raw events' early stop.
-	slices.SortStableFunc(us, func(a, b unit) int { return cmp3(b.max, a.max) })
+	slices.SortStableFunc(us, func(a, b unit) int { return cmp.Compare(b.max, a.max) })
 	return us
 }
 
@@ -243,7 +244,7 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, sk
 	for i := range blocks {
 		blocks[i] = i
 	}
-	slices.SortStableFunc(blocks, func(a, b int) int { return cmp3(f.Blocks[b].MaxTime, f.Blocks[a].MaxTime) })
+	slices.SortStableFunc(blocks, func(a, b int) int { return cmp.Compare(f.Blocks[b].MaxTime, f.Blocks[a].MaxTime) })
 	for _, bi := range blocks {
 		blk := &f.Blocks[bi]
 		if blk.HasTime && (blk.MaxTime < p.from || blk.MinTime >= p.to || skip(blk.MaxTime)) {

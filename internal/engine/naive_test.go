@@ -14,6 +14,7 @@ package engine
 // one whole-JSON value each.
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/big"
@@ -550,7 +551,7 @@ func (n *naive) raw(q *query.Query, recs []*nrec) *nresult {
 				return c
 			}
 		}
-		return -cmpInt(a.r.time, b.r.time)
+		return -cmp.Compare(a.r.time, b.r.time)
 	}
 	slices.SortStableFunc(rows, cmp)
 	res := &nresult{limit: q.Limit}
@@ -589,17 +590,6 @@ func (n *naive) raw(q *query.Query, recs []*nrec) *nresult {
 	}
 	return res
 }
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 func cloneValue(v dremel.Value) dremel.Value {
 	switch v.Kind {
 	case dremel.KindObject:

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"slices"
@@ -147,7 +148,7 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 					return c
 				}
 			}
-			return cmp3(b.time, a.time) // ties: newest first
+			return cmp.Compare(b.time, a.time) // ties: newest first
 		})
 		if len(rows) > p.limit {
 			rows = rows[:p.limit]

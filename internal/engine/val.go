@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"strconv"
 
 	"stele/internal/dremel"
@@ -89,9 +90,9 @@ func literal(v *query.Value) Val {
 func compare(a, b Val) (c int, ok bool) {
 	switch {
 	case a.Kind == Str && b.Kind == Str:
-		return cmp3(a.S, b.S), true
+		return cmp.Compare(a.S, b.S), true
 	case a.Kind == Int && b.Kind == Int:
-		return cmp3(a.I, b.I), true
+		return cmp.Compare(a.I, b.I), true
 	case a.Kind == Bool && b.Kind == Bool:
 		if a.B == b.B {
 			return 0, true
@@ -104,19 +105,9 @@ func compare(a, b Val) (c int, ok bool) {
 	af, aok := a.numeric()
 	bf, bok := b.numeric()
 	if aok && bok {
-		return cmp3(af, bf), true
+		return cmp.Compare(af, bf), true
 	}
 	return 0, false
-}
-
-func cmp3[T int64 | float64 | string](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // order is a total order over all values, for sorting and group keys:
@@ -126,18 +117,18 @@ func cmp3[T int64 | float64 | string](a, b T) int {
 func order(a, b Val) int {
 	ra, rb := rank(a.Kind), rank(b.Kind)
 	if ra != rb {
-		return cmp3(int64(ra), int64(rb))
+		return cmp.Compare(int64(ra), int64(rb))
 	}
 	if c, ok := compare(a, b); ok {
 		if c == 0 && a.Kind != b.Kind {
-			return cmp3(int64(a.Kind), int64(b.Kind)) // 1 and 1.0: equal numbers, distinct values
+			return cmp.Compare(int64(a.Kind), int64(b.Kind)) // 1 and 1.0: equal numbers, distinct values
 		}
 		if c == 0 && a.Kind == Num {
-			return cmp3(a.S, b.S) // 1.0 and 1.00
+			return cmp.Compare(a.S, b.S) // 1.0 and 1.00
 		}
 		return c
 	}
-	return cmp3(a.S, b.S)
+	return cmp.Compare(a.S, b.S)
 }
 
 func rank(k Kind) int {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -162,15 +163,7 @@ func (s *Store) Flush() (Flushed, error) {
 // segment partition.
 func (s *Store) writeSegments(recs []Record) ([]*table.Segment, error) {
 	recs = slices.Clone(recs)
-	slices.SortStableFunc(recs, func(a, b Record) int {
-		switch {
-		case a.TimeNS < b.TimeNS:
-			return -1
-		case a.TimeNS > b.TimeNS:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(recs, func(a, b Record) int { return cmp.Compare(a.TimeNS, b.TimeNS) })
 	var segs []*table.Segment
 	abort := func() {
 		for _, sg := range segs {

@@ -441,7 +441,7 @@ func scanLiteral(line []byte, i int) int {
 
 // scanNumber checks a JSON number at i and returns the index after it, or
 // -1. What follows is the caller's to check.
-func scanNumber(line []byte, i int) int {
+func scanNumber[T string | []byte](line T, i int) int {
 	n := len(line)
 	if i < n && line[i] == '-' {
 		i++
@@ -478,3 +478,6 @@ func scanNumber(line []byte, i int) int {
 	}
 	return i
 }
+
+// IsNumber reports whether s is exactly one number in JSON syntax.
+func IsNumber(s string) bool { return len(s) > 0 && scanNumber(s, 0) == len(s) }

@@ -1,5 +1,6 @@
 // Package jsonstr writes JSON strings: the one escaping routine behind
-// Stele's own event lines and the columnar format's JSON output.
+// Stele's own event lines and the columnar format's JSON output; and reads
+// the four hex digits of a \u escape for every JSON reader in Stele.
 package jsonstr
 
 import "unicode/utf8"
@@ -57,4 +58,27 @@ func appendEscape(dst []byte, c byte) []byte {
 		return append(dst, '\\', 't')
 	}
 	return append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+}
+
+// Hex4 reads the four hex digits of a \u escape at the start of s.
+func Hex4[T string | []byte](s T) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for i := range 4 {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }

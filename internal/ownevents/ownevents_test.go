@@ -81,6 +81,12 @@ func TestFullStoreKeepsTheBatch(t *testing.T) {
 	if r.Err() == nil {
 		t.Fatal("a full store did not refuse")
 	}
+	r.mu.Lock()
+	held := string(r.buf)
+	r.mu.Unlock()
+	if !strings.Contains(held, `"_event":"first"`) {
+		t.Fatalf("the refused batch was not kept for the next try: %q", held)
+	}
 	r.Close()
 	s.Close()
 	if n := len(ownLines(s)); n != 0 {

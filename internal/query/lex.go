@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"stele/internal/jsonstr"
 )
 
 type tokKind uint8
@@ -171,7 +173,7 @@ func (l *lexer) scanString() (token, *SyntaxError) {
 		case 't':
 			b.WriteByte('\t')
 		case 'u':
-			r, ok := hex4(l.line[i+2:])
+			r, ok := jsonstr.Hex4(l.line[i+2:])
 			if !ok {
 				return token{}, l.errAt(i, `bad \u escape; want four hex digits, as in \u00e9`)
 			}
@@ -181,7 +183,7 @@ func (l *lexer) scanString() (token, *SyntaxError) {
 				// U+FFFD, as encoding/json does.
 				r2, ok := rune(-1), false
 				if strings.HasPrefix(l.line[i+2:], `\u`) {
-					r2, ok = hex4(l.line[i+4:])
+					r2, ok = jsonstr.Hex4(l.line[i+4:])
 				}
 				if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
 					r = dec
@@ -196,69 +198,6 @@ func (l *lexer) scanString() (token, *SyntaxError) {
 		}
 		i += 2
 	}
-}
-
-func hex4(s string) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	var r rune
-	for i := range 4 {
-		c := s[i]
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(d)
-	}
-	return r, true
-}
-
-// isJSONNumber reports whether s is a number in JSON syntax.
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && '1' <= s[i] && s[i] <= '9':
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i == len(s) || !isDigit(s[i]) {
-			return false
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i == len(s) || !isDigit(s[i]) {
-			return false
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	}
-	return i == len(s)
 }
 
 // Quote returns s for an error message: clipped to a few dozen characters

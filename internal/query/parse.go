@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"stele/internal/jsonscan"
 	"stele/internal/timespec"
 )
 
@@ -677,7 +678,7 @@ func (p *parser) parseValue(after string) (Value, *SyntaxError) {
 
 // parseNumber reads a JSON number, or says what is wrong with it.
 func parseNumber(s string) (Value, string) {
-	if !isJSONNumber(s) {
+	if !jsonscan.IsNumber(s) {
 		return Value{}, fmt.Sprintf("bad number %s; numbers are JSON numbers such as 42, -1.5, 2e9", Quote(s))
 	}
 	f, err := strconv.ParseFloat(s, 64)

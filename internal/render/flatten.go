@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"stele/internal/jsonscan"
 	"stele/internal/jsonstr"
 )
 
@@ -203,7 +204,7 @@ func appendCellJSON(dst []byte, c Cell) []byte {
 	case Int:
 		return strconv.AppendInt(dst, c.Int, 10)
 	case Float:
-		if isNumber(c.Str) {
+		if jsonscan.IsNumber(c.Str) {
 			return append(dst, c.Str...)
 		}
 		return jsonstr.Append(dst, c.Str)
@@ -223,46 +224,4 @@ func appendCellJSON(dst []byte, c Cell) []byte {
 		return jsonstr.Append(dst, c.Str)
 	}
 	return append(dst, "null"...)
-}
-
-// isNumber reports whether s is exactly a JSON number.
-func isNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return false
-		}
-	}
-	return i == len(s)
 }

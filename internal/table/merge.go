@@ -1,6 +1,7 @@
 package table
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -70,7 +71,7 @@ func (t *Table) pickMerge(now int64) []*Segment {
 				cands = append(cands, s)
 			}
 		}
-		slices.SortFunc(cands, func(a, b *Segment) int { return cmpInt(a.Bytes, b.Bytes) })
+		slices.SortFunc(cands, func(a, b *Segment) int { return cmp.Compare(a.Bytes, b.Bytes) })
 		var newest uint64
 		for _, s := range t.segs[i:j] {
 			newest = max(newest, s.N)

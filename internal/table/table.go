@@ -1,6 +1,7 @@
 package table
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -110,20 +111,10 @@ func Open(dir string, width time.Duration) (*Table, error) {
 func sortSegs(segs []*Segment) {
 	slices.SortFunc(segs, func(a, b *Segment) int {
 		if a.Part != b.Part {
-			return cmpInt(a.Part, b.Part)
+			return cmp.Compare(a.Part, b.Part)
 		}
-		return cmpInt(a.N, b.N)
+		return cmp.Compare(a.N, b.N)
 	})
-}
-
-func cmpInt[T int64 | uint64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (t *Table) segPath(part int64, n uint64) string {
