@@ -173,6 +173,14 @@ type Column struct {
 	Strs  []string
 	Ints  []int64
 	Bools []bool
+
+	// Dict and Codes, when a reader sets them (segment.Reader's
+	// ReadColumnCoded), hold the string values of a dictionary-coded
+	// column: value i is Dict[Codes[i]], and Strs is nil. Writers put no
+	// entry twice in a dictionary, but a damaged file may: nothing may
+	// rely on it. Code that only knows Strs never sees them.
+	Dict  []string
+	Codes []uint32
 }
 
 // Len is the number of entries (levels) in the column.

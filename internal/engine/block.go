@@ -30,8 +30,25 @@ type fieldCol struct {
 	typ   dremel.Type
 	col   *dremel.Column
 	maxD  uint8
+	flat  bool    // no repeated field on the path: entry i is record i's only one, and start is nil
 	start []int32 // start[i]..start[i+1] are record i's entries
 	val   []int32 // value index of each entry, or -1 for a NULL entry
+}
+
+// span gives the entries of record i.
+func (fc *fieldCol) span(i int) (from, to int32) {
+	if fc.flat {
+		return int32(i), int32(i) + 1
+	}
+	return fc.start[i], fc.start[i+1]
+}
+
+// str is string value vi (String, Number and JSON leaves).
+func (fc *fieldCol) str(vi int32) string {
+	if fc.col.Codes != nil {
+		return fc.col.Dict[fc.col.Codes[vi]]
+	}
+	return fc.col.Strs[vi]
 }
 
 // fieldData is a field of the plan in one block: the leaves at its path,
@@ -61,7 +78,7 @@ func (b *block) load(path []string, under bool, limits *budget) (fieldData, erro
 		if err != nil {
 			return fd, err
 		}
-		if err := limits.charge(int64(len(fc.start)+len(fc.val)) * 4); err != nil {
+		if err := limits.charge(fc.cost()); err != nil {
 			return fd, err
 		}
 		if exact {
@@ -78,7 +95,8 @@ func (b *block) load(path []string, under bool, limits *budget) (fieldData, erro
 func (fd *fieldData) exists(i int) bool {
 	for c := range fd.cols {
 		fc := &fd.cols[c]
-		for e := fc.start[i]; e < fc.start[i+1]; e++ {
+		from, to := fc.span(i)
+		for e := from; e < to; e++ {
 			if fc.val[e] >= 0 {
 				return true
 			}
@@ -86,7 +104,8 @@ func (fd *fieldData) exists(i int) bool {
 	}
 	for c := range fd.under {
 		fc := &fd.under[c]
-		for e := fc.start[i]; e < fc.start[i+1]; e++ {
+		from, to := fc.span(i)
+		for e := from; e < to; e++ {
 			if fc.col.D[e] >= fd.depth {
 				return true
 			}
@@ -97,11 +116,24 @@ func (fd *fieldData) exists(i int) bool {
 
 // index finds each record's entries and each entry's value in a column.
 func index(col *dremel.Column, f *dremel.Field, rows int) (fieldCol, error) {
-	fc := fieldCol{typ: f.Type, col: col, maxD: uint8(f.MaxD())}
+	fc := fieldCol{typ: f.Type, col: col, maxD: uint8(f.MaxD()), flat: f.MaxR() == 0}
 	n := col.Len()
-	fc.start = make([]int32, 0, rows+1)
 	fc.val = make([]int32, n)
 	v := int32(0)
+	if fc.flat {
+		if n != rows {
+			return fc, fmt.Errorf("engine: column %s has %d records, block %d", dremel.ColumnName(f.Path()), n, rows)
+		}
+		for e, d := range col.D {
+			fc.val[e] = -1
+			if d == fc.maxD {
+				fc.val[e] = v
+				v++
+			}
+		}
+		return fc, nil
+	}
+	fc.start = make([]int32, 0, rows+1)
 	for e := 0; e < n; e++ {
 		r := uint8(0)
 		if len(col.R) > 0 {
@@ -124,30 +156,34 @@ func index(col *dremel.Column, f *dremel.Field, rows int) (fieldCol, error) {
 	return fc, nil
 }
 
+// cost is the memory of the index, for the query's bound.
+func (fc *fieldCol) cost() int64 { return int64(len(fc.start)+len(fc.val)) * 4 }
+
 // values appends the values record i has for the field.
 func (fd *fieldData) values(i int, dst []Val) []Val {
 	for c := range fd.cols {
 		fc := &fd.cols[c]
-		for e := fc.start[i]; e < fc.start[i+1]; e++ {
+		from, to := fc.span(i)
+		for e := from; e < to; e++ {
 			vi := fc.val[e]
 			if vi < 0 {
 				continue
 			}
 			switch fc.typ {
 			case dremel.String:
-				dst = append(dst, Val{Kind: Str, S: fc.col.Strs[vi]})
+				dst = append(dst, Val{Kind: Str, S: fc.str(vi)})
 			case dremel.Int:
 				dst = append(dst, intVal(fc.col.Ints[vi]))
 			case dremel.Number:
 				// An array mixing ints and other numbers puts its ints
 				// here too: they are ints all the same.
-				dst = append(dst, fromNumber(fc.col.Strs[vi]))
+				dst = append(dst, fromNumber(fc.str(vi)))
 			case dremel.Bool:
 				dst = append(dst, Val{Kind: Bool, B: fc.col.Bools[vi]})
 			case dremel.Null:
 				dst = append(dst, Val{Kind: Null})
 			case dremel.JSON:
-				dst = append(dst, Val{Kind: JSON, S: fc.col.Strs[vi]})
+				dst = append(dst, Val{Kind: JSON, S: fc.str(vi)})
 			}
 		}
 	}

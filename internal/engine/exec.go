@@ -260,7 +260,7 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, sk
 			rows:   blk.Rows,
 			ord:    ord | int64(bi),
 			schema: f.Schema,
-			read:   func(leaf int) (*dremel.Column, error) { return f.ReadColumn(bi, leaf) },
+			read:   func(leaf int) (*dremel.Column, error) { return f.ReadColumnCoded(bi, leaf) },
 			has:    func(leaf int) bool { return blk.Chunk(leaf) != nil },
 			records: func(emit func(int, dremel.Value) error) error {
 				return f.AssembleSome(bi, nil, nil, emit)
@@ -274,17 +274,19 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, sk
 			b.times[i] = -1
 		}
 		if timeLeaf >= 0 && b.has(timeLeaf) {
-			fd, err := b.load([]string{"time_ns"}, false, &p.mem)
+			col, err := b.read(timeLeaf)
 			if err != nil {
 				return err
 			}
-			var s []Val
-			for i := range b.times {
-				if s = fd.values(i, s[:0]); len(s) > 0 && s[0].Kind == Int {
-					b.times[i] = s[0].I
+			fc, err := index(col, f.Schema.Leaves[timeLeaf], b.rows)
+			if err != nil {
+				return err
+			}
+			for i, vi := range fc.val {
+				if vi >= 0 {
+					b.times[i] = col.Ints[vi]
 				}
 			}
-			p.mem.used -= int64(len(fd.cols[0].start)+len(fd.cols[0].val)) * 4
 		}
 		if err := p.visitBlock(ctx, b, fn); err != nil {
 			if errors.Is(err, ErrLimit) {

@@ -275,6 +275,18 @@ func decodeField(d *decoder, left *int, depth int) (*dremel.Field, error) {
 // ReadColumn reads and decodes the column of leaf in block b. The chunk is
 // checked against its checksum before anything in it is decoded.
 func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
+	return r.readColumn(b, leaf, false)
+}
+
+// ReadColumnCoded is ReadColumn, except that the values of a string column
+// stored with a dictionary come as the dictionary and a code per value
+// (Column.Dict and Column.Codes, Strs nil): a query can test each distinct
+// value once, and group by codes.
+func (r *Reader) ReadColumnCoded(b, leaf int) (*dremel.Column, error) {
+	return r.readColumn(b, leaf, true)
+}
+
+func (r *Reader) readColumn(b, leaf int, coded bool) (*dremel.Column, error) {
 	if b < 0 || b >= len(r.Blocks) || leaf < 0 || leaf >= len(r.Schema.Leaves) {
 		return nil, fmt.Errorf("segment: no block %d or leaf %d", b, leaf)
 	}
@@ -317,7 +329,7 @@ func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
 		r.mu.Unlock()
 		return p, nil
 	}
-	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres)
+	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres, coded)
 	if err != nil {
 		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
 	}
@@ -372,7 +384,7 @@ func decodePresence(body []byte, rows int) (*presence, error) {
 	return p, nil
 }
 
-func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func() (*presence, error)) (*dremel.Column, error) {
+func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func() (*presence, error), coded bool) (*dremel.Column, error) {
 	id := columnID(leaf.Path(), leaf.Repetitions(), leaf.Type)
 	if len(body) < 5 || binary.LittleEndian.Uint32(body) != id {
 		return nil, corruptf("chunk of another column")
@@ -458,7 +470,11 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 	case dremel.String, dremel.Number, dremel.JSON:
 		var s *colenc.Strings
 		if s, err = colenc.DecodeStrings(vb, values); err == nil {
-			col.Strs = stringsOf(s)
+			if coded && s.Index != nil {
+				col.Dict, col.Codes = dictOf(s), s.Index
+			} else {
+				col.Strs = stringsOf(s)
+			}
 		}
 	}
 	return col, err
@@ -466,23 +482,30 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 
 // stringsOf converts decoded strings with one allocation for all the bytes.
 func stringsOf(s *colenc.Strings) []string {
-	all := string(s.Data)
-	str := func(i int) string { return all[s.Offs[i]:s.Offs[i+1]] }
-	out := make([]string, s.Len())
 	if s.Index != nil {
-		dict := make([]string, s.DictLen())
-		for i := range dict {
-			dict[i] = str(i)
-		}
+		dict := dictOf(s)
+		out := make([]string, len(s.Index))
 		for i, k := range s.Index {
 			out[i] = dict[k]
 		}
 		return out
 	}
+	all := string(s.Data)
+	out := make([]string, s.Len())
 	for i := range out {
-		out[i] = str(i)
+		out[i] = all[s.Offs[i]:s.Offs[i+1]]
 	}
 	return out
+}
+
+// dictOf converts the dictionary of decoded strings that have one.
+func dictOf(s *colenc.Strings) []string {
+	all := string(s.Data)
+	dict := make([]string, s.DictLen())
+	for i := range dict {
+		dict[i] = all[s.Offs[i]:s.Offs[i+1]]
+	}
+	return dict
 }
 
 // Assemble rebuilds the records of block b from the given leaves (indices

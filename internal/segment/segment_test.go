@@ -168,6 +168,51 @@ func TestProjectionAndZoneMaps(t *testing.T) {
 	}
 }
 
+// TestReadColumnCoded: a column read with its dictionary gives the same
+// values as ReadColumn, and string columns of few distinct values come
+// coded.
+func TestReadColumnCoded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.seg")
+	var lines []string
+	for i := range 3000 {
+		lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"level":%q,"n":%d,"id":"x%d"}`, 1767225600000000000+i, []string{"info", "warn", "error"}[i%3], i, i))
+	}
+	pack(t, path, lines, 1000)
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	codedSeen := false
+	for b := range f.Blocks {
+		for leaf := range f.Schema.Leaves {
+			plain, err1 := f.ReadColumn(b, leaf)
+			coded, err2 := f.ReadColumnCoded(b, leaf)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if coded.Dict == nil {
+				if !reflect.DeepEqual(plain, coded) {
+					t.Errorf("block %d leaf %d: uncoded read differs", b, leaf)
+				}
+				continue
+			}
+			codedSeen = codedSeen || len(coded.Dict) == 3
+			if coded.Strs != nil || len(coded.Codes) != len(plain.Strs) {
+				t.Fatalf("block %d leaf %d: %d codes for %d values", b, leaf, len(coded.Codes), len(plain.Strs))
+			}
+			for i, c := range coded.Codes {
+				if coded.Dict[c] != plain.Strs[i] {
+					t.Fatalf("block %d leaf %d value %d: %q, want %q", b, leaf, i, coded.Dict[c], plain.Strs[i])
+				}
+			}
+		}
+	}
+	if !codedSeen {
+		t.Error("the level column never came with its dictionary")
+	}
+}
+
 // TestCorruption flips every bit of the golden segment, and truncates it
 // at every length: each must be reported as corruption (or an unknown
 // version), never read as other data and never a panic.
@@ -384,11 +429,20 @@ func FuzzChunkDecode(f *testing.F) {
 				copy(body, []byte{1, 2, 3, 4})
 			}
 		}
+		coded := leaf%3 == 1
 		col, err := decodeChunk(body, l, 3, 3, func() (*presence, error) {
 			return decodePresence([]byte{2, 1, 2, 3, 4, 5, 6, 7, 8, 2, 1, 3, 1, 0x03, 0x05}, 3)
-		})
+		}, coded)
 		if err != nil {
 			return
+		}
+		for _, c := range col.Codes {
+			if int(c) >= len(col.Dict) {
+				t.Fatalf("code %d of a dictionary of %d", c, len(col.Dict))
+			}
+		}
+		if col.Dict != nil {
+			return // Assemble reads Strs
 		}
 		dremel.Assemble([]*dremel.Field{l}, []*dremel.Column{col}, 3, func(dremel.Value) error { return nil })
 	})
