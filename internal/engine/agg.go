@@ -90,15 +90,13 @@ func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
 		return 0
 	case "distinct":
 		var grew int64
-		if s.set == nil {
-			s.set = map[string]bool{}
-		}
+		var buf [64]byte
 		for _, v := range vals {
-			k := string(appendKey(nil, v))
-			if !s.set[k] {
-				s.set[k] = true
-				grew += int64(len(k)) + 48
+			k := appendKey(buf[:0], v)
+			if s.set[string(k)] {
+				continue
 			}
+			grew += s.addKey(string(k))
 		}
 		return grew
 	default: // percentiles
@@ -124,6 +122,54 @@ func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
 		return grew
 	}
 	return 0
+}
+
+// addInt is add of one Int value, for the aggregates other than count
+// and distinct.
+func (s *aggState) addInt(spec *aggSpec, x int64) int64 {
+	switch spec.fn {
+	case "sum", "avg":
+		if !s.float {
+			if r, ok := addExact(s.sumI, x); ok {
+				s.sumI = r
+			} else {
+				s.float = true
+			}
+		}
+		s.sumF += float64(x)
+		s.n++
+	case "min", "max":
+		switch {
+		case !s.hasAny:
+			s.best, s.hasAny = intVal(x), true
+		case s.best.Kind == Int:
+			if spec.fn == "min" && x < s.best.I || spec.fn == "max" && x > s.best.I {
+				s.best = intVal(x)
+			}
+		default:
+			return s.add(spec, []Val{intVal(x)})
+		}
+	default: // percentiles
+		if s.vals != nil {
+			return s.add(spec, []Val{intVal(x)})
+		}
+		s.ints = append(s.ints, x)
+		return 8
+	}
+	return 0
+}
+
+// addKey adds a distinct value by its key (appendKey), and returns the
+// memory it took.
+func (s *aggState) addKey(k string) int64 {
+	if s.set == nil {
+		s.set = map[string]bool{}
+	}
+	if s.set[k] {
+		return 0
+	}
+	s.set[k] = true
+	return int64(len(k)) + 48
 }
 
 func addExact(a, b int64) (int64, bool) {
@@ -165,8 +211,7 @@ func (s *aggState) result(spec *aggSpec) Val {
 	// below it, in integers: in floats 99.9/100*1000 is just above 999.
 	rank := func(n int) int { return max(int((spec.permille*int64(n)+999)/1000), 1) - 1 }
 	if len(s.ints) > 0 {
-		slices.Sort(s.ints) // integers only: as order sorts them, faster
-		return intVal(s.ints[rank(len(s.ints))])
+		return intVal(nthInt(s.ints, rank(len(s.ints)))) // integers only: as order sorts them
 	}
 	if len(s.vals) == 0 {
 		return Val{Kind: Null}
@@ -185,4 +230,44 @@ func floatVal(f float64) Val {
 		return Val{Kind: Num, S: strconv.FormatFloat(f, 'f', -1, 64), F: f}
 	}
 	return Val{Kind: Num, S: strconv.FormatFloat(f, 'g', -1, 64), F: f}
+}
+
+// nthInt returns the element of xs that would be at index k if xs were
+// sorted, reordering xs (quickselect: linear on average). Should the
+// pivots keep splitting badly, it sorts what is left instead.
+func nthInt(xs []int64, k int) int64 {
+	lo, hi := 0, len(xs) // k is in xs[lo:hi]
+	for round := 0; hi-lo > 16; round++ {
+		if round == 64 {
+			break
+		}
+		// Median of three as the pivot, then a three-way partition:
+		// [lo,lt) < pivot, [lt,gt) == pivot, [gt,hi) > pivot.
+		a, b, c := xs[lo], xs[lo+(hi-lo)/2], xs[hi-1]
+		pivot := max(min(a, b), min(max(a, b), c))
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch x := xs[i]; {
+			case x < pivot:
+				xs[lt], xs[i] = xs[i], xs[lt]
+				lt++
+				i++
+			case x > pivot:
+				gt--
+				xs[gt], xs[i] = xs[i], xs[gt]
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt
+		case k >= gt:
+			lo = gt
+		default:
+			return pivot
+		}
+	}
+	slices.Sort(xs[lo:hi])
+	return xs[k]
 }

@@ -169,22 +169,7 @@ func (fd *fieldData) values(i int, dst []Val) []Val {
 			if vi < 0 {
 				continue
 			}
-			switch fc.typ {
-			case dremel.String:
-				dst = append(dst, Val{Kind: Str, S: fc.str(vi)})
-			case dremel.Int:
-				dst = append(dst, intVal(fc.col.Ints[vi]))
-			case dremel.Number:
-				// An array mixing ints and other numbers puts its ints
-				// here too: they are ints all the same.
-				dst = append(dst, fromNumber(fc.str(vi)))
-			case dremel.Bool:
-				dst = append(dst, Val{Kind: Bool, B: fc.col.Bools[vi]})
-			case dremel.Null:
-				dst = append(dst, Val{Kind: Null})
-			case dremel.JSON:
-				dst = append(dst, Val{Kind: JSON, S: fc.str(vi)})
-			}
+			dst = append(dst, fc.value(vi))
 		}
 	}
 	return dst

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"strings"
 
 	"stele/internal/query"
@@ -56,14 +57,46 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return nil, err
 		}
 		return func(r row, s []Val) bool { return !p(r, s) }, nil
+	}
+	l, err := compileLeaf(c, res, tok)
+	if err != nil {
+		return nil, err
+	}
+	return l.pred(), nil
+}
+
+// leaf is a compiled condition on one field: exists, or a test that holds
+// when it holds for one of the field's values.
+type leaf struct {
+	field  int
+	path   []string
+	tok    *Tokenizer // the client's pii view, or nil
+	exists bool
+	test   func(Val) bool // the value as the client may see it
+
+	// ints, if set, is test for an Int value the client sees as it is:
+	// a comparison with an integer literal, exactly as compare does it.
+	ints *intCmp
+}
+
+// intCmp is the comparison x op lit of integers.
+type intCmp struct {
+	op  query.Op
+	lit int64
+}
+
+func (c *intCmp) holds(x int64) bool { return holds(c.op, cmp.Compare(x, c.lit)) }
+
+// compileLeaf compiles a condition that is not And, Or or Not.
+func compileLeaf(c query.Cond, res resolver, tok *Tokenizer) (*leaf, error) {
+	switch c := c.(type) {
 	case *query.Exists:
 		i, err := res(c.Field, true)
 		if err != nil {
 			return nil, err
 		}
-		return func(r row, s []Val) bool { return r.exists(i) }, nil
+		return &leaf{field: i, path: c.Field.Path, tok: tok, exists: true}, nil
 	case *query.Cmp:
-		path := c.Field.Path
 		i, err := res(c.Field, false)
 		if err != nil {
 			return nil, err
@@ -79,12 +112,15 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			}
 		}
 		op := c.Op
-		return anyValue(i, path, tok, func(v Val) bool {
+		l := &leaf{field: i, path: c.Field.Path, tok: tok, test: func(v Val) bool {
 			c, ok := compare(v, lit)
 			return ok && holds(op, c)
-		}), nil
+		}}
+		if lit.Kind == Int && view == nil {
+			l.ints = &intCmp{op: op, lit: lit.I}
+		}
+		return l, nil
 	case *query.Contains:
-		path := c.Field.Path
 		i, err := res(c.Field, false)
 		if err != nil {
 			return nil, err
@@ -93,9 +129,8 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return nil, err
 		}
 		sub := c.Value.Str
-		return anyValue(i, path, tok, func(v Val) bool { return v.Kind == Str && strings.Contains(v.S, sub) }), nil
+		return &leaf{field: i, path: c.Field.Path, tok: tok, test: func(v Val) bool { return v.Kind == Str && strings.Contains(v.S, sub) }}, nil
 	case *query.Match:
-		path := c.Field.Path
 		i, err := res(c.Field, false)
 		if err != nil {
 			return nil, err
@@ -104,9 +139,8 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return nil, err
 		}
 		re := c.Re
-		return anyValue(i, path, tok, func(v Val) bool { return v.Kind == Str && re.MatchString(v.S) }), nil
+		return &leaf{field: i, path: c.Field.Path, tok: tok, test: func(v Val) bool { return v.Kind == Str && re.MatchString(v.S) }}, nil
 	case *query.In:
-		path := c.Field.Path
 		i, err := res(c.Field, false)
 		if err != nil {
 			return nil, err
@@ -124,28 +158,30 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			}
 			lits[k] = literal(&c.Values[k])
 		}
-		return anyValue(i, path, tok, func(v Val) bool {
+		return &leaf{field: i, path: c.Field.Path, tok: tok, test: func(v Val) bool {
 			for _, l := range lits {
 				if c, ok := compare(v, l); ok && c == 0 {
 					return true
 				}
 			}
 			return false
-		}), nil
+		}}, nil
 	}
 	return nil, query.ErrorAt(query.Pos{}, "unsupported condition")
 }
 
-// anyValue is the predicate that holds when test holds for one of the
-// values of field i, each seen as the client may see it (tok: personal data
-// as tokens).
-func anyValue(i int, path []string, tok *Tokenizer, test func(Val) bool) pred {
+// pred is the leaf as a predicate of one row.
+func (l *leaf) pred() pred {
+	if l.exists {
+		i := l.field
+		return func(r row, s []Val) bool { return r.exists(i) }
+	}
 	return func(r row, s []Val) bool {
-		for _, v := range r.values(i, s[:0]) {
-			if tok != nil {
-				v = tok.cell(path, v)
+		for _, v := range r.values(l.field, s[:0]) {
+			if l.tok != nil {
+				v = l.tok.cell(l.path, v)
 			}
-			if test(v) {
+			if l.test(v) {
 				return true
 			}
 		}

@@ -9,7 +9,13 @@
 // a segment block (its zone map's time range checked first), or up to
 // memBatch memory records shredded into the same columns; for each field
 // the leaves at its path are read, of every type, and each record's values
-// found through its repetition and definition levels. Raw events are kept
+// found through its repetition and definition levels. Conditions run a
+// block at a time over a selection vector (vec.go): on a field with one
+// flat leaf, a dictionary-coded string column is tested once per distinct
+// value and then by code, integers compare as integers; anything else is
+// tested row by row. stats gives each selected row small per-block ids
+// for its key (dictionary codes, integer offsets, buckets) and looks a
+// group up once per distinct id in the block (group.go). Raw events are kept
 // newest first in a heap of the limit's size; segments and blocks whose
 // newest record cannot make it are skipped, and only the records kept are
 // assembled back into JSON.

@@ -61,7 +61,7 @@ type plan struct {
 	from, to int64
 	fields   [][]string   // paths read, by index
 	presence map[int]bool // fields whose objects count for exists: read the leaves under them too
-	where    pred
+	where    vpred
 	by       []int
 	aggs     []aggSpec
 	sort     []int // raw: field indexes of sort keys
@@ -115,7 +115,7 @@ func newPlan(q *query.Query, o Options) (*plan, error) {
 		if len(q.Where) == 1 {
 			c = q.Where[0]
 		}
-		w, err := compile(c, func(f query.Field, exists bool) (int, error) {
+		w, err := compileVec(c, func(f query.Field, exists bool) (int, error) {
 			i, err := p.field(f)
 			if exists {
 				p.presence[i] = true
@@ -207,7 +207,7 @@ func (p *plan) units(src Source) []unit {
 // visit calls fn for every record of src in the time range that passes
 // where, a block at a time; skip says whether a block whose newest record
 // is at maxTime can be left out.
-func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) bool, fn func(b *block, fields []fieldData, i int) error) error {
+func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) bool, fn blockFunc) error {
 	for k, u := range p.units(src) {
 		if u.max < p.from || u.min >= p.to || skip(u.max) {
 			continue
@@ -226,7 +226,7 @@ func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) b
 	return nil
 }
 
-func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, skip func(int64) bool, fn blockFunc) error {
 	f, err := segment.OpenFile(s.Path())
 	if err != nil {
 		return fmt.Errorf("engine: segment %s: %w", s.Info, err)
@@ -298,12 +298,12 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, sk
 	return nil
 }
 
-func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(int64) bool, fn blockFunc) error {
 	return p.visitMemoryAt(ctx, recs, 0, skip, fn)
 }
 
 // visitMemoryAt is visitMemory for a unit whose first block's ord is ord.
-func (p *plan) visitMemoryAt(ctx context.Context, recs []ingest.Record, ord int64, skip func(int64) bool, fn func(*block, []fieldData, int) error) error {
+func (p *plan) visitMemoryAt(ctx context.Context, recs []ingest.Record, ord int64, skip func(int64) bool, fn blockFunc) error {
 	var parser dremel.Parser
 	var buf []byte
 	n := min(len(recs), memBatch) // a few records need no 16K batch
@@ -355,7 +355,26 @@ func (p *plan) visitMemoryAt(ctx context.Context, recs []ingest.Record, ord int6
 	return flush()
 }
 
-func (p *plan) visitBlock(ctx context.Context, b *block, fn func(*block, []fieldData, int) error) error {
+// blockFunc receives the rows of a block that are in the time range and
+// pass where: sel, in increasing order, never empty.
+type blockFunc func(b *block, fields []fieldData, sel []int32) error
+
+// eachRow adapts a function of one row to a blockFunc.
+func eachRow(fn func(b *block, fields []fieldData, i int) error) blockFunc {
+	return func(b *block, fields []fieldData, sel []int32) error {
+		for _, i := range sel {
+			if err := fn(b, fields, int(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func (p *plan) visitBlock(ctx context.Context, b *block, fn blockFunc) error {
+	if err := ctx.Err(); err != nil {
+		return limitf("the query ran out of time; narrow it with since or where")
+	}
 	fields := make([]fieldData, len(p.fields))
 	before := p.mem.used
 	for i, path := range p.fields {
@@ -367,25 +386,19 @@ func (p *plan) visitBlock(ctx context.Context, b *block, fn func(*block, []field
 	}
 	cols := p.mem.used - before
 	defer func() { p.mem.used -= cols }() // the block's columns go with it
-	r := blockRow{fields: fields}
-	scratch := make([]Val, 0, 8)
-	for i := 0; i < b.rows; i++ {
-		if i%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return limitf("the query ran out of time; narrow it with since or where")
-			}
+	p.stats.Scanned += int64(b.rows)
+	sel := make([]int32, 0, b.rows)
+	for i, t := range b.times[:b.rows] {
+		if t >= p.from && t < p.to {
+			sel = append(sel, int32(i))
 		}
-		p.stats.Scanned++
-		t := b.times[i]
-		if t < p.from || t >= p.to {
-			continue
-		}
-		r.i = i
-		if p.where != nil && !p.where(&r, scratch) {
-			continue
-		}
-		p.stats.Matched++
-		if err := fn(b, fields, i); err != nil {
+	}
+	if p.where != nil && len(sel) > 0 {
+		sel = p.where(&blockRow{fields: fields}, sel, make([]Val, 0, 8))
+	}
+	p.stats.Matched += int64(len(sel))
+	if len(sel) > 0 {
+		if err := fn(b, fields, sel); err != nil {
 			return err
 		}
 	}

@@ -61,7 +61,7 @@ func (f *Follower) Feed(ctx context.Context, recs []ingest.Record, out Output) (
 			return out.Event(dremel.AppendJSON(nil, v))
 		})
 	}
-	err := p.visitMemory(ctx, recs, func(int64) bool { return false }, func(b *block, fields []fieldData, i int) error {
+	err := p.visitMemory(ctx, recs, func(int64) bool { return false }, eachRow(func(b *block, fields []fieldData, i int) error {
 		if len(p.project) == 0 {
 			matched = append(matched, i)
 			return nil
@@ -77,6 +77,6 @@ func (f *Follower) Feed(ctx context.Context, recs []ingest.Record, out Output) (
 		}
 		cells = append(cells, row)
 		return nil
-	})
+	}))
 	return p.stats, err
 }

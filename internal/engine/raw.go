@@ -98,7 +98,7 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 	}
 	defer func() { p.blockDone = nil }()
 
-	err := p.visit(ctx, src, skip, func(b *block, fields []fieldData, i int) error {
+	err := p.visit(ctx, src, skip, eachRow(func(b *block, fields []fieldData, i int) error {
 		t := b.times[i]
 		if !sorted && top.full(p.limit) && !before(&rawEntry{time: t, ord: b.ord, row: i}, top[0]) {
 			return nil
@@ -131,7 +131,7 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 		}
 		pending = append(pending, e)
 		return nil
-	})
+	}))
 	if err != nil {
 		return err
 	}

@@ -17,62 +17,11 @@ type group struct {
 func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 	s := p.q.Stats
 	every := s.Every.Nanoseconds()
-	groups := map[string]*group{}
-	var key []byte
-	var scratch []Val
-	keyVals := make([]Val, 0, 1+len(p.by))
-	err := p.visit(ctx, src, func(int64) bool { return false }, func(b *block, fields []fieldData, i int) error {
-		key, keyVals = key[:0], keyVals[:0]
-		if every > 0 {
-			t := b.times[i]
-			keyVals = append(keyVals, intVal(t-t%every))
-		}
-		for _, f := range p.by {
-			scratch = fields[f].values(i, scratch[:0])
-			v := Val{Kind: Null}
-			if len(scratch) > 0 {
-				v = firstOrNull(scratch)
-			}
-			if p.o.Tokens != nil {
-				v = p.o.Tokens.cell(p.fields[f], v)
-			}
-			keyVals = append(keyVals, v)
-		}
-		for _, v := range keyVals {
-			key = appendKey(key, v)
-		}
-		g := groups[string(key)]
-		if g == nil {
-			if len(groups) >= p.o.MaxGroups {
-				return limitf("the query makes more than %d groups; narrow it with since or where, or group by fewer fields or a longer every", p.o.MaxGroups)
-			}
-			g = &group{keys: slices.Clone(keyVals), aggs: make([]aggState, len(p.aggs))}
-			groups[string(key)] = g
-			cost := int64(len(key)) + 64 + int64(len(p.aggs))*96
-			for _, v := range keyVals {
-				cost += v.size()
-			}
-			if err := p.mem.charge(cost); err != nil {
-				return err
-			}
-		}
-		for k := range p.aggs {
-			spec := &p.aggs[k]
-			scratch = scratch[:0]
-			if spec.field >= 0 {
-				scratch = fields[spec.field].values(i, scratch)
-			}
-			if grew := g.aggs[k].add(spec, scratch); grew > 0 {
-				if err := p.mem.charge(grew); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	gr := newGrouper(p)
+	if err := p.visit(ctx, src, func(int64) bool { return false }, gr.block); err != nil {
 		return err
 	}
+	groups := gr.groups
 	if p.counted > 0 {
 		// Blocks counted from their footers: the one group has no keys.
 		g := groups[""]

@@ -1,0 +1,344 @@
+package engine
+
+import (
+	"slices"
+
+	"stele/internal/dremel"
+)
+
+// grouper folds the selected rows of blocks into the groups of a stats
+// query, a block at a time. Each key of the group (the every bucket, then
+// each by field) is a dimension: per block, every selected row gets a
+// small id in each dimension (a dictionary code, an integer's offset from
+// the block's smallest, or an id handed out per distinct value), the ids
+// combine into one number per row, and only the first row of each number
+// in a block builds the key and looks the group up. Aggregates then run
+// down the columns with each row's group at hand.
+type grouper struct {
+	p      *plan
+	every  int64
+	groups map[string]*group
+
+	// Per-block scratch, kept between blocks.
+	dims    []dim
+	comp    []uint64
+	gs      []*group
+	table   []*group
+	key     []byte
+	keyVals []Val
+	scratch []Val
+	seen    []*group
+	dkeys   []string
+}
+
+// dim is one dimension of the group key in one block: the id of each
+// selected row, how many ids there may be, and the key value of an id.
+type dim struct {
+	ids []uint32
+	n   uint64
+	val func(id uint32) Val
+}
+
+// Bounds of the per-block ids.
+const (
+	maxDimIDs  = 1 << 16 // a dimension with more possible ids gets dense ones
+	maxTableID = 1 << 16 // composite ids up to this find their group in a slice, above it in a map
+)
+
+func newGrouper(p *plan) *grouper {
+	return &grouper{p: p, every: p.q.Stats.Every.Nanoseconds(), groups: map[string]*group{}}
+}
+
+// block folds the rows sel of b in.
+func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
+	p := g.p
+	g.dims = g.dims[:0]
+	if g.every > 0 {
+		g.dims = append(g.dims, g.everyDim(b, sel))
+	}
+	for _, f := range p.by {
+		g.dims = append(g.dims, g.byDim(&fields[f], p.fields[f], sel))
+	}
+
+	// One number per row from its ids, mixed radix; when the product of
+	// the dimensions' sizes grows large, the numbers so far are replaced
+	// by dense ids, so it never overflows.
+	g.comp = slices.Grow(g.comp[:0], len(sel))[:len(sel)]
+	clear(g.comp)
+	radix := uint64(1)
+	for _, d := range g.dims {
+		if radix > 1<<40/d.n {
+			radix = denseIDs(g.comp)
+		}
+		for j, id := range d.ids {
+			g.comp[j] = g.comp[j]*d.n + uint64(id)
+		}
+		radix *= d.n
+	}
+
+	// Each row's group.
+	g.gs = slices.Grow(g.gs[:0], len(sel))[:len(sel)]
+	if radix <= maxTableID {
+		if uint64(len(g.table)) < radix {
+			g.table = make([]*group, radix)
+		}
+		t := g.table[:radix]
+		clear(t)
+		for j, c := range g.comp {
+			gr := t[c]
+			if gr == nil {
+				var err error
+				if gr, err = g.find(j); err != nil {
+					return err
+				}
+				t[c] = gr
+			}
+			g.gs[j] = gr
+		}
+	} else {
+		m := make(map[uint64]*group)
+		for j, c := range g.comp {
+			gr := m[c]
+			if gr == nil {
+				var err error
+				if gr, err = g.find(j); err != nil {
+					return err
+				}
+				m[c] = gr
+			}
+			g.gs[j] = gr
+		}
+	}
+
+	for k := range p.aggs {
+		grew := g.aggregate(k, fields, sel)
+		if grew > 0 {
+			if err := p.mem.charge(grew); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// denseIDs replaces numbers by ids 0, 1, ... in order of first appearance
+// and returns how many there are.
+func denseIDs(xs []uint64) uint64 {
+	ids := make(map[uint64]uint64)
+	for j, x := range xs {
+		id, ok := ids[x]
+		if !ok {
+			id = uint64(len(ids))
+			ids[x] = id
+		}
+		xs[j] = id
+	}
+	return max(uint64(len(ids)), 1)
+}
+
+// find returns the group of selected row j, making it if it is new.
+func (g *grouper) find(j int) (*group, error) {
+	p := g.p
+	g.key, g.keyVals = g.key[:0], g.keyVals[:0]
+	for _, d := range g.dims {
+		v := d.val(d.ids[j])
+		g.keyVals = append(g.keyVals, v)
+		g.key = appendKey(g.key, v)
+	}
+	gr := g.groups[string(g.key)]
+	if gr != nil {
+		return gr, nil
+	}
+	if len(g.groups) >= p.o.MaxGroups {
+		return nil, limitf("the query makes more than %d groups; narrow it with since or where, or group by fewer fields or a longer every", p.o.MaxGroups)
+	}
+	gr = &group{keys: slices.Clone(g.keyVals), aggs: make([]aggState, len(p.aggs))}
+	g.groups[string(g.key)] = gr
+	cost := int64(len(g.key)) + 64 + int64(len(p.aggs))*96
+	for _, v := range g.keyVals {
+		cost += v.size()
+	}
+	return gr, p.mem.charge(cost)
+}
+
+// everyDim is the bucket of each row: time_ns - time_ns mod every.
+func (g *grouper) everyDim(b *block, sel []int32) dim {
+	every := g.every
+	bucket := func(i int32) int64 { t := b.times[i]; return t - t%every }
+	lo, hi := bucket(sel[0]), bucket(sel[0])
+	for _, i := range sel {
+		bk := bucket(i)
+		lo, hi = min(lo, bk), max(hi, bk)
+	}
+	ids := make([]uint32, len(sel))
+	if span := uint64(hi-lo) / uint64(every); span < maxDimIDs {
+		for j, i := range sel {
+			ids[j] = uint32((bucket(i) - lo) / every)
+		}
+		return dim{ids: ids, n: span + 1, val: func(id uint32) Val { return intVal(lo + int64(id)*every) }}
+	}
+	return denseInts(ids, sel, bucket, intVal)
+}
+
+// denseInts gives ids in order of first appearance to the integers x(i)
+// of the rows sel; key is the key value of an integer.
+func denseInts(ids []uint32, sel []int32, x func(i int32) int64, key func(int64) Val) dim {
+	seen := make(map[int64]uint32)
+	var uniq []int64
+	for j, i := range sel {
+		v := x(i)
+		id, ok := seen[v]
+		if !ok {
+			id = uint32(len(uniq))
+			seen[v] = id
+			uniq = append(uniq, v)
+		}
+		ids[j] = id
+	}
+	return dim{ids: ids, n: max(uint64(len(uniq)), 1), val: func(id uint32) Val { return key(uniq[id]) }}
+}
+
+// byDim is the key value of a by field: its first value (see
+// firstOrNull), as the client may see it. Id 0 is null in the fast cases.
+func (g *grouper) byDim(fd *fieldData, path []string, sel []int32) dim {
+	tok := g.p.o.Tokens
+	cell := func(v Val) Val {
+		if tok != nil {
+			return tok.cell(path, v)
+		}
+		return v
+	}
+	ids := make([]uint32, len(sel))
+	null := func(uint32) Val { return Val{Kind: Null} }
+	if len(fd.cols) == 0 {
+		return dim{ids: ids, n: 1, val: null}
+	}
+	if fc, ok := fd.flatLeaf(); ok {
+		switch {
+		case fc.typ == dremel.String && fc.col.Codes != nil && len(fc.col.Dict) < maxDimIDs:
+			dict, codes := fc.col.Dict, fc.col.Codes
+			for j, i := range sel {
+				if vi := fc.val[i]; vi >= 0 {
+					ids[j] = codes[vi] + 1
+				}
+			}
+			return dim{ids: ids, n: uint64(len(dict)) + 1, val: func(id uint32) Val {
+				if id == 0 {
+					return Val{Kind: Null}
+				}
+				return cell(Val{Kind: Str, S: dict[id-1]})
+			}}
+		case fc.typ == dremel.Int:
+			ints := fc.col.Ints
+			var lo, hi int64
+			any := false
+			for _, i := range sel {
+				if vi := fc.val[i]; vi >= 0 {
+					x := ints[vi]
+					if !any {
+						lo, hi, any = x, x, true
+					}
+					lo, hi = min(lo, x), max(hi, x)
+				}
+			}
+			if !any {
+				return dim{ids: ids, n: 1, val: null}
+			}
+			if span := uint64(hi - lo); span < maxDimIDs {
+				for j, i := range sel {
+					if vi := fc.val[i]; vi >= 0 {
+						ids[j] = uint32(ints[vi]-lo) + 1
+					}
+				}
+				return dim{ids: ids, n: span + 2, val: func(id uint32) Val {
+					if id == 0 {
+						return Val{Kind: Null}
+					}
+					return cell(intVal(lo + int64(id-1)))
+				}}
+			}
+		}
+	}
+	// Any other field: an id per distinct key value.
+	seen := make(map[string]uint32)
+	var uniq []Val
+	var key []byte
+	for j, i := range sel {
+		g.scratch = fd.values(int(i), g.scratch[:0])
+		v := cell(firstOrNull(g.scratch))
+		key = appendKey(key[:0], v)
+		id, ok := seen[string(key)]
+		if !ok {
+			id = uint32(len(uniq))
+			seen[string(key)] = id
+			uniq = append(uniq, v)
+		}
+		ids[j] = id
+	}
+	return dim{ids: ids, n: max(uint64(len(uniq)), 1), val: func(id uint32) Val { return uniq[id] }}
+}
+
+// aggregate folds aggregate k of the rows sel into their groups (g.gs)
+// and returns the memory the states took.
+func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
+	spec := &g.p.aggs[k]
+	gs := g.gs
+	if spec.field < 0 { // count
+		for j := range sel {
+			gs[j].aggs[k].n++
+		}
+		return 0
+	}
+	fd := &fields[spec.field]
+	if len(fd.cols) == 0 {
+		return 0 // no values: nothing to fold in
+	}
+	fc, flat := fd.flatLeaf()
+	var grew int64
+	switch {
+	case flat && spec.fn == "count":
+		for j, i := range sel {
+			if fc.val[i] >= 0 {
+				gs[j].aggs[k].n++
+			}
+		}
+		return 0
+	case flat && fc.typ == dremel.Int && spec.fn != "distinct":
+		ints := fc.col.Ints
+		for j, i := range sel {
+			if vi := fc.val[i]; vi >= 0 {
+				grew += gs[j].aggs[k].addInt(spec, ints[vi])
+			}
+		}
+		return grew
+	case flat && spec.fn == "distinct" && fc.typ == dremel.String && fc.col.Codes != nil:
+		// A value is looked up once per group and block: seen holds the
+		// group that last counted each code.
+		dict, codes := fc.col.Dict, fc.col.Codes
+		g.seen = slices.Grow(g.seen[:0], len(dict))[:len(dict)]
+		clear(g.seen)
+		g.dkeys = slices.Grow(g.dkeys[:0], len(dict))[:len(dict)]
+		clear(g.dkeys)
+		for j, i := range sel {
+			vi := fc.val[i]
+			if vi < 0 {
+				continue
+			}
+			c, gr := codes[vi], gs[j]
+			if g.seen[c] == gr {
+				continue
+			}
+			g.seen[c] = gr
+			if g.dkeys[c] == "" { // a key is never empty: it starts with the kind
+				g.dkeys[c] = string(appendKey(nil, Val{Kind: Str, S: dict[c]}))
+			}
+			grew += gr.aggs[k].addKey(g.dkeys[c])
+		}
+		return grew
+	}
+	for j, i := range sel {
+		g.scratch = fd.values(int(i), g.scratch[:0])
+		grew += gs[j].aggs[k].add(spec, g.scratch)
+	}
+	return grew
+}

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestWideGroups checks the grouping of keys too wide for the per-block
+// tables against the naive evaluator: integers and buckets spanning more
+// than maxDimIDs get dense ids, composite ids beyond maxTableID go through
+// a map, and five dimensions of a thousand values each make the composite
+// numbers dense again before they could overflow.
+func TestWideGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var lines []line
+	for i := range 1500 {
+		tm := int64(1767225600000000000) + rng.Int64N(3*86400e9)
+		lines = append(lines, line{time: tm, text: fmt.Sprintf(
+			`{"time_ns":%d,"a":%d,"b":%d,"c":"c%d","d":%d,"e":%d}`,
+			tm, rng.Int64N(1e12)-5e11, rng.IntN(1e6), rng.IntN(900), rng.IntN(40), i%7)})
+	}
+	recs := naiveRecords(t, lines)
+	srcs := sources(t, lines)
+	for _, q := range []string{
+		"stats count by a",
+		"stats count, p50(b) by b every 1s",
+		"stats count by a, b, c, d every 1s",
+		"stats count, distinct(c), max(a) by e, d every 1h",
+		"where d < 20 or c = \"c7\"\nstats count by c, d",
+	} {
+		for _, l := range layouts {
+			if msg := diffOne(q, srcs[l], recs, nil, 0); msg != "" {
+				t.Errorf("%s, %q:\n%s", l, q, msg)
+			}
+		}
+	}
+}
+
+// TestNthInt compares quickselect with sorting, on data with and without
+// many equal values and on already ordered data.
+func TestNthInt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 2, 3, 16, 17, 100, 1000, 50_000} {
+		for _, shape := range []string{"random", "few", "sorted", "reversed", "equal"} {
+			xs := make([]int64, n)
+			for i := range xs {
+				switch shape {
+				case "random":
+					xs[i] = rng.Int64() - 1<<62
+				case "few":
+					xs[i] = rng.Int64N(3)
+				case "sorted":
+					xs[i] = int64(i)
+				case "reversed":
+					xs[i] = int64(n - i)
+				}
+			}
+			sorted := slices.Sorted(slices.Values(xs))
+			for _, k := range []int{0, n / 2, n * 99 / 100, n - 1} {
+				if got := nthInt(slices.Clone(xs), k); got != sorted[k] {
+					t.Errorf("n %d %s: element %d is %d, want %d", n, shape, k, got, sorted[k])
+				}
+			}
+		}
+	}
+}
