@@ -37,8 +37,9 @@
 // avg add numbers (integers exactly while they fit int64; sums of integers
 // are integers); min and max order numbers, then strings; pNN is the
 // nearest-rank percentile of the numbers (the smallest with at least NN%
-// at or below it); distinct counts distinct values (1 and 1.0 differ).
-// Aggregates of nothing are null (count and distinct: 0). stats without by
+// at or below it); distinct counts distinct values (1 and 1.0 differ),
+// told apart by an xxh3-128 hash of each, as the store tells records
+// apart. Aggregates of nothing are null (count and distinct: 0). stats without by
 // or every answers one row even when nothing matched.
 //
 // # Personal data

@@ -3,6 +3,8 @@ package engine
 import (
 	"slices"
 
+	"github.com/zeebo/xxh3"
+
 	"stele/internal/dremel"
 )
 
@@ -28,7 +30,8 @@ type grouper struct {
 	keyVals []Val
 	scratch []Val
 	seen    []*group
-	dkeys   []string
+	dkeys   []xxh3.Uint128
+	dknown  []bool
 }
 
 // dim is one dimension of the group key in one block: the id of each
@@ -318,7 +321,9 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 		g.seen = slices.Grow(g.seen[:0], len(dict))[:len(dict)]
 		clear(g.seen)
 		g.dkeys = slices.Grow(g.dkeys[:0], len(dict))[:len(dict)]
-		clear(g.dkeys)
+		g.dknown = slices.Grow(g.dknown[:0], len(dict))[:len(dict)]
+		clear(g.dknown)
+		var buf [64]byte
 		for j, i := range sel {
 			vi := fc.val[i]
 			if vi < 0 {
@@ -329,8 +334,8 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 				continue
 			}
 			g.seen[c] = gr
-			if g.dkeys[c] == "" { // a key is never empty: it starts with the kind
-				g.dkeys[c] = string(appendKey(nil, Val{Kind: Str, S: dict[c]}))
+			if !g.dknown[c] {
+				g.dkeys[c], g.dknown[c] = distinctKey(buf[:0], Val{Kind: Str, S: dict[c]}), true
 			}
 			grew += gr.aggs[k].addKey(g.dkeys[c])
 		}
