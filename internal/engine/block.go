@@ -61,7 +61,7 @@ type fieldData struct {
 }
 
 // load reads the leaves at path from b, and with under the leaves below it.
-func (b *block) load(path []string, under bool, limits *budget) (fieldData, error) {
+func (b *block) load(path []string, under bool, limits *budget, scratch *blockScratch) (fieldData, error) {
 	fd := fieldData{depth: uint8(min(len(path), 255))}
 	for leaf, f := range b.schema.Leaves {
 		lp := f.Path()
@@ -74,7 +74,7 @@ func (b *block) load(path []string, under bool, limits *budget) (fieldData, erro
 		if err != nil {
 			return fd, err
 		}
-		fc, err := index(col, f, b.rows)
+		fc, err := index(col, f, b.rows, scratch.int32s(col.Len()))
 		if err != nil {
 			return fd, err
 		}
@@ -114,11 +114,12 @@ func (fd *fieldData) exists(i int) bool {
 	return false
 }
 
-// index finds each record's entries and each entry's value in a column.
-func index(col *dremel.Column, f *dremel.Field, rows int) (fieldCol, error) {
+// index finds each record's entries and each entry's value in a column;
+// val, of the column's length, becomes fieldCol.val.
+func index(col *dremel.Column, f *dremel.Field, rows int, val []int32) (fieldCol, error) {
 	fc := fieldCol{typ: f.Type, col: col, maxD: uint8(f.MaxD()), flat: f.MaxR() == 0}
 	n := col.Len()
-	fc.val = make([]int32, n)
+	fc.val = val
 	v := int32(0)
 	if fc.flat {
 		if n != rows {
@@ -173,6 +174,27 @@ func (fd *fieldData) values(i int, dst []Val) []Val {
 		}
 	}
 	return dst
+}
+
+// blockScratch is memory a plan reuses from one block to the next:
+// nothing of a block outlives its visit (raw events keep values, which
+// point into columns, not here).
+type blockScratch struct {
+	ints  []int32 // fieldCol.val of the block's fields
+	sel   []int32
+	times []int64
+}
+
+// reset starts a block.
+func (s *blockScratch) reset() { s.ints = s.ints[:0] }
+
+// int32s returns n int32s of no set value, for the current block.
+func (s *blockScratch) int32s(n int) []int32 {
+	if cap(s.ints)-len(s.ints) < n {
+		s.ints = make([]int32, 0, max(n, 2*cap(s.ints)))
+	}
+	s.ints = s.ints[:len(s.ints)+n]
+	return s.ints[len(s.ints)-n:]
 }
 
 // blockRow is record i of a block whose plan fields are loaded.

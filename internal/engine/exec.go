@@ -69,6 +69,7 @@ type plan struct {
 	limit    int
 	mem      budget
 	stats    Stats
+	scratch  blockScratch
 
 	// oldestFirst makes memory records visited in the order they came
 	// (follow), not newest first.
@@ -269,7 +270,8 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, sk
 				return f.AssembleSome(bi, nil, want, emit)
 			},
 		}
-		b.times = make([]int64, blk.Rows)
+		p.scratch.times = slices.Grow(p.scratch.times[:0], blk.Rows)[:blk.Rows]
+		b.times = p.scratch.times
 		for i := range b.times {
 			b.times[i] = -1
 		}
@@ -278,7 +280,7 @@ func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, sk
 			if err != nil {
 				return err
 			}
-			fc, err := index(col, f.Schema.Leaves[timeLeaf], b.rows)
+			fc, err := index(col, f.Schema.Leaves[timeLeaf], b.rows, p.scratch.int32s(col.Len()))
 			if err != nil {
 				return err
 			}
@@ -375,10 +377,11 @@ func (p *plan) visitBlock(ctx context.Context, b *block, fn blockFunc) error {
 	if err := ctx.Err(); err != nil {
 		return limitf("the query ran out of time; narrow it with since or where")
 	}
+	p.scratch.reset()
 	fields := make([]fieldData, len(p.fields))
 	before := p.mem.used
 	for i, path := range p.fields {
-		fd, err := b.load(path, p.presence[i], &p.mem)
+		fd, err := b.load(path, p.presence[i], &p.mem, &p.scratch)
 		if err != nil {
 			return err
 		}
@@ -387,7 +390,8 @@ func (p *plan) visitBlock(ctx context.Context, b *block, fn blockFunc) error {
 	cols := p.mem.used - before
 	defer func() { p.mem.used -= cols }() // the block's columns go with it
 	p.stats.Scanned += int64(b.rows)
-	sel := make([]int32, 0, b.rows)
+	sel := slices.Grow(p.scratch.sel[:0], b.rows)
+	defer func() { p.scratch.sel = sel[:0] }()
 	for i, t := range b.times[:b.rows] {
 		if t >= p.from && t < p.to {
 			sel = append(sel, int32(i))
