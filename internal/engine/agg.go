@@ -12,14 +12,12 @@ import (
 
 // aggState is one aggregate of one group.
 type aggState struct {
-	n      int64   // count, count(F): values seen; sum/avg: numbers seen
-	sumI   int64   // sum of integers while exact
-	sumF   float64 // sum as float
-	float  bool    // a non-integer (or an overflow) made the sum a float
-	best   Val     // min or max
-	hasAny bool
-	vals   []Val           // pNN: every number, once one is not an integer
-	ints   []int64         // pNN: every number while all are integers
+	n      int64                     // count, count(F): values seen; sum/avg: numbers seen
+	sum    exactSum                  // sum, avg
+	best   Val                       // min or max
+	hasAny bool                      //
+	vals   []Val                     // pNN: every number, once one is not an integer
+	ints   []int64                   // pNN: every number while all are integers
 	set    map[xxh3.Uint128]struct{} // distinct: the hash of every value's key
 }
 
@@ -60,18 +58,10 @@ func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
 		for _, v := range vals {
 			switch v.Kind {
 			case Int:
-				if !s.float {
-					if r, ok := addExact(s.sumI, v.I); ok {
-						s.sumI = r
-					} else {
-						s.float = true
-					}
-				}
-				s.sumF += float64(v.I)
+				s.sum.addInt(v.I)
 				s.n++
 			case Num:
-				s.float = true
-				s.sumF += v.F
+				s.sum.addFloat(v.F)
 				s.n++
 			}
 		}
@@ -127,14 +117,7 @@ func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
 func (s *aggState) addInt(spec *aggSpec, x int64) int64 {
 	switch spec.fn {
 	case "sum", "avg":
-		if !s.float {
-			if r, ok := addExact(s.sumI, x); ok {
-				s.sumI = r
-			} else {
-				s.float = true
-			}
-		}
-		s.sumF += float64(x)
+		s.sum.addInt(x)
 		s.n++
 	case "min", "max":
 		switch {
@@ -179,14 +162,6 @@ func (s *aggState) addKey(k xxh3.Uint128) int64 {
 	return 40 // the key and its share of the map
 }
 
-func addExact(a, b int64) (int64, bool) {
-	r := a + b
-	if (b > 0 && r < a) || (b < 0 && r > a) {
-		return 0, false
-	}
-	return r, true
-}
-
 // result is the aggregate's value: null where there was nothing to
 // aggregate (sum, avg, min, max and percentiles of no numbers).
 func (s *aggState) result(spec *aggSpec) Val {
@@ -197,15 +172,15 @@ func (s *aggState) result(spec *aggSpec) Val {
 		if s.n == 0 {
 			return Val{Kind: Null}
 		}
-		if s.float {
-			return floatVal(s.sumF)
+		if i, ok := s.sum.int(); ok {
+			return intVal(i)
 		}
-		return intVal(s.sumI)
+		return floatVal(s.sum.float())
 	case "avg":
 		if s.n == 0 {
 			return Val{Kind: Null}
 		}
-		return floatVal(s.sumF / float64(s.n))
+		return floatVal(s.sum.float() / float64(s.n))
 	case "min", "max":
 		if !s.hasAny {
 			return Val{Kind: Null}

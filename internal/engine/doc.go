@@ -34,8 +34,9 @@
 // stats groups by the first value of each by field (several values: a JSON
 // array of them; none: null) and, with every D, by the bucket
 // time_ns - time_ns mod D. count counts records, count(F) values; sum and
-// avg add numbers (integers exactly while they fit int64; sums of integers
-// are integers); min and max order numbers, then strings; pNN is the
+// avg add numbers exactly and round once (sum.go), so no order of rows
+// changes an answer; a sum of integers that fits an int64 is an integer,
+// a sum beyond float64's range or with a term that was is null; min and max order numbers, then strings; pNN is the
 // nearest-rank percentile of the numbers (the smallest with at least NN%
 // at or below it); distinct counts distinct values (1 and 1.0 differ),
 // told apart by an xxh3-128 hash of each, as the store tells records
