@@ -198,11 +198,13 @@ func validateDeep(line []byte, fields *[numKeys]field) (out int, flags uint8, ro
 
 // validate walks the line once, iteratively, keeping one bit per open
 // container in stack (set for an object), and records in fields the first
-// top-level value of each timestamp key. It returns the outcome, the string
-// flags seen and the root value's first byte.
+// top-level value of each timestamp key; once "time_ns" has been recorded it
+// stops matching keys, as Scan then looks at no other. It returns the
+// outcome, the string flags seen and the root value's first byte.
 func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, flags uint8, root byte) {
 	limit := min(len(stack)*64, maxDepth)
 	depth := 0
+	inObject := false  // the innermost open container is an object: stack's top bit, kept at hand
 	pending := keyNone // the top-level key whose value comes next
 	n := len(line)
 	i := skipSpace(line, 0)
@@ -222,17 +224,23 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			if end < 0 {
 				return invalid, flags, root
 			}
-			if depth == 1 && end > i+1 && (line[i+1] == '_' || line[i+1] == '\\') {
-				flags |= reservedKey
-			}
-			if depth == 1 && f&escaped == 0 {
-				if k := matchKey(line[i+1 : end]); k != keyNone && fields[k].kind == 0 {
-					pending = k
+			if depth == 1 {
+				if end > i+1 && (line[i+1] == '_' || line[i+1] == '\\') {
+					flags |= reservedKey
+				}
+				if f&escaped == 0 && fields[keyTimeNS].kind == 0 {
+					if k := matchKey(line[i+1 : end]); k != keyNone && fields[k].kind == 0 {
+						pending = k
+					}
 				}
 			}
-			i = skipSpace(line, end+1)
+			// Compact JSON has the ':' right after the key.
+			i = end + 1
 			if i >= n || line[i] != ':' {
-				return invalid, flags, root
+				i = skipSpace(line, i)
+				if i >= n || line[i] != ':' {
+					return invalid, flags, root
+				}
 			}
 			i = skipSpace(line, i+1)
 		}
@@ -249,7 +257,8 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 				}
 				return tooDeep, flags, root
 			}
-			if c == '{' {
+			inObject = c == '{'
+			if inObject {
 				stack[depth>>6] |= 1 << (depth & 63)
 			} else {
 				stack[depth>>6] &^= 1 << (depth & 63)
@@ -261,11 +270,9 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			}
 			i = skipSpace(line, i+1)
 			if i < n && line[i] == c+2 { // '{'+2 is '}', '['+2 is ']'
-				depth--
-				i++
-				break
+				break // empty: the loop below closes it
 			}
-			expectKey = c == '{'
+			expectKey = inObject
 			continue
 		case '"':
 			end, f := scanString(line, i+1)
@@ -302,6 +309,12 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 
 		// A value ended: close containers until one continues.
 		for {
+			// Compact JSON has the ',' right after the value.
+			if i < n && line[i] == ',' && depth > 0 {
+				i = skipSpace(line, i+1)
+				expectKey = inObject
+				break
+			}
 			i = skipSpace(line, i)
 			if depth == 0 {
 				if i != n {
@@ -312,8 +325,6 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			if i >= n {
 				return invalid, flags, root
 			}
-			top := depth - 1
-			inObject := stack[top>>6]>>(top&63)&1 == 1
 			c := line[i]
 			if c == ',' {
 				i = skipSpace(line, i+1)
@@ -322,6 +333,10 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			}
 			if (inObject && c == '}') || (!inObject && c == ']') {
 				depth--
+				if depth > 0 {
+					top := depth - 1
+					inObject = stack[top>>6]>>(top&63)&1 == 1
+				}
 				i++
 				continue
 			}
