@@ -467,8 +467,7 @@ func scanNumber[T string | []byte](line T, i int) int {
 	case line[i] == '0':
 		i++
 	case '1' <= line[i] && line[i] <= '9':
-		for i++; i < n && isDigit(line[i]); i++ {
-		}
+		i = skipDigits(line, i+1)
 	default:
 		return -1
 	}
@@ -477,8 +476,7 @@ func scanNumber[T string | []byte](line T, i int) int {
 		if i >= n || !isDigit(line[i]) {
 			return -1
 		}
-		for i++; i < n && isDigit(line[i]); i++ {
-		}
+		i = skipDigits(line, i+1)
 	}
 	if i < n && (line[i] == 'e' || line[i] == 'E') {
 		i++
@@ -488,10 +486,43 @@ func scanNumber[T string | []byte](line T, i int) int {
 		if i >= n || !isDigit(line[i]) {
 			return -1
 		}
-		for i++; i < n && isDigit(line[i]); i++ {
-		}
+		i = skipDigits(line, i+1)
 	}
 	return i
+}
+
+// skipDigits returns the index of the first byte at or after i that is not
+// an ASCII digit, testing eight bytes at a time while eight remain.
+func skipDigits[T string | []byte](line T, i int) int {
+	for i+8 <= len(line) {
+		if m := nonDigits(load64(line, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(line) && isDigit(line[i]) {
+		i++
+	}
+	return i
+}
+
+// load64 reads the eight bytes at i as a little-endian word, as
+// binary.LittleEndian.Uint64 does for a []byte; the compiler makes it one load.
+func load64[T string | []byte](s T, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// nonDigits is non-zero in (the high nibble of) each byte of w that is not an
+// ASCII digit. A digit has high nibble 3, and adding 6 to it keeps high
+// nibble 3 ('9'+6 is 0x3f) where ':' to '?' (0x3a-0x3f) move on to 4. The
+// addition carries into the next byte only out of bytes 0xfa-0xff, which the
+// first test flags, so only bytes above a real hit can be misjudged and the
+// lowest flag is always exact.
+func nonDigits(w uint64) uint64 {
+	const hi = 0xf0f0f0f0f0f0f0f0
+	return (w&hi ^ lsbs*'0') | ((w+lsbs*6)&hi ^ lsbs*'0')
 }
 
 // IsNumber reports whether s is exactly one number in JSON syntax.

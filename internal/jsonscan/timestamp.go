@@ -36,14 +36,8 @@ func parseTimeNS(b []byte) (int64, bool) {
 	return int64(v), true
 }
 
-// eightDigits reports whether all eight bytes of w are ASCII digits. A digit
-// has high nibble 3, and adding 6 to it keeps high nibble 3 ('9'+6 is 0x3f)
-// where ':' to '?' (0x3a-0x3f) move on to 4. The addition carries into the
-// next byte only from bytes 0xfa-0xff, which the first test already refused.
-func eightDigits(w uint64) bool {
-	const hi = 0xf0f0f0f0f0f0f0f0
-	return w&hi == lsbs*'0' && (w+lsbs*6)&hi == lsbs*'0'
-}
+// eightDigits reports whether all eight bytes of w are ASCII digits.
+func eightDigits(w uint64) bool { return nonDigits(w) == 0 }
 
 // eightDigitsValue is the number that eight ASCII digits spell, loaded little
 // endian: the first, most significant digit is in the low byte. Each step

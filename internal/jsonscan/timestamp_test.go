@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -46,15 +47,20 @@ func TestParseTimeNS(t *testing.T) {
 }
 
 // TestEightDigits puts every byte value at every position of a word of
-// digits, so a mask or carry mistake in any lane shows.
+// digits, so a mask or carry mistake in any lane shows; nonDigits must flag
+// exactly that position as its lowest.
 func TestEightDigits(t *testing.T) {
 	for pos := range 8 {
 		for c := range 256 {
 			b := []byte("31415926")
 			b[pos] = byte(c)
 			want := '0' <= c && c <= '9'
-			if got := eightDigits(binary.LittleEndian.Uint64(b)); got != want {
+			w := binary.LittleEndian.Uint64(b)
+			if got := eightDigits(w); got != want {
 				t.Errorf("eightDigits(%q) = %v, want %v", b, got, want)
+			}
+			if m := nonDigits(w); !want && bits.TrailingZeros64(m)>>3 != pos {
+				t.Errorf("nonDigits(%q) = %#x: lowest flag not in byte %d", b, m, pos)
 			}
 		}
 	}
@@ -88,5 +94,31 @@ func TestEightDigitsValue(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 10000 {
 		check(strconv.FormatUint(rng.Uint64N(1e8)+1e8, 10)[1:])
+	}
+}
+
+// TestSkipDigits runs digit strings of every length up to three words, ended
+// by every byte value, from every start offset, against a byte loop, for both
+// instantiations.
+func TestSkipDigits(t *testing.T) {
+	for start := range 3 {
+		for digits := range 25 {
+			for c := range 257 { // 256: the digits run to the end of the line
+				s := strings.Repeat("x", start) + strings.Repeat("7", digits)
+				if c < 256 {
+					s += string(byte(c)) + "123456789"
+				}
+				want := start
+				for want < len(s) && '0' <= s[want] && s[want] <= '9' {
+					want++
+				}
+				if got := skipDigits(s, start); got != want {
+					t.Fatalf("skipDigits(%q, %d) = %d, want %d", s, start, got, want)
+				}
+				if got := skipDigits([]byte(s), start); got != want {
+					t.Fatalf("skipDigits([]byte(%q), %d) = %d, want %d", s, start, got, want)
+				}
+			}
+		}
 	}
 }
