@@ -119,28 +119,41 @@ func Scan(line []byte) Result {
 	}
 	// In valid JSON every byte outside strings is ASCII, so the strings'
 	// UTF-8 is the line's.
-	r := Result{UTF8: flags&badUTF8 == 0}
+	utf8OK := flags&badUTF8 == 0
 	if root != '{' {
-		return r
+		return Result{UTF8: utf8OK}
 	}
-	r.Object = true
-	r.ReservedKey = flags&reservedKey != 0
+	// One literal, not fields set one by one: copying a Result assembled
+	// from byte stores stalled the CPU (store forwarding) on every line.
+	ns, key := pickTime(line, &fields)
+	return Result{
+		Object:      true,
+		UTF8:        utf8OK,
+		HasTime:     key != "",
+		TimeNS:      ns,
+		TimeKey:     key,
+		TimeNSKey:   fields[keyTimeNS].kind != 0,
+		ReservedKey: flags&reservedKey != 0,
+	}
+}
+
+// pickTime chooses the line's timestamp from the recorded fields as the
+// package documentation orders them. key is "" when there is none.
+func pickTime(line []byte, fields *[numKeys]field) (ns int64, key string) {
 	if f := fields[keyTimeNS]; f.kind != 0 {
-		r.TimeNSKey = true
 		if f.kind == kindNumber {
 			if ns, ok := parseTimeNS(line[f.start:f.end]); ok {
-				r.HasTime, r.TimeNS, r.TimeKey = true, ns, keyNames[keyTimeNS]
+				return ns, keyNames[keyTimeNS]
 			}
 		}
-		return r
+		return 0, ""
 	}
 	for k := keyTime; k <= keyTS; k++ {
 		if ns, ok := fields[k].timestamp(line); ok {
-			r.HasTime, r.TimeNS, r.TimeKey = true, ns, keyNames[k]
-			return r
+			return ns, keyNames[k]
 		}
 	}
-	return r
+	return 0, ""
 }
 
 // timestamp interprets a "time" or "ts" value.
