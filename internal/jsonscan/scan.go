@@ -369,11 +369,29 @@ func skipSpace(line []byte, i int) int {
 	return i
 }
 
-// Eight-bytes-at-a-time constants for scanString.
+// Eight-bytes-at-a-time constants: one bit per byte of a word.
 const (
 	lsbs = 0x0101010101010101
 	msbs = 0x8080808080808080
 )
+
+// stopBytes sets the high bit of each byte of w at which a string scan must
+// stop: a control byte (below 0x20), '"' (0x22), '\\' or a non-ASCII byte.
+//
+// XORing 0x02 maps the bytes below 0x20 among themselves and '"' to 0x20,
+// while 0x20 and 0x21 go to 0x22 and 0x23, so the first two kinds are
+// exactly the bytes of t below 0x21, and t-lsbs*0x21 borrows out of those.
+// x-lsbs borrows out of exactly the zero bytes of x, so (x-lsbs)&^x flags
+// the bytes where w is '\\'. w itself has the high bit of the non-ASCII
+// bytes, which also covers any result byte of 0x80 or more from a byte that
+// did not borrow. A borrow also runs into the byte above and may flag it,
+// but only above a real hit, so the lowest flag is always exact, and the
+// lowest is all that is used.
+func stopBytes(w uint64) uint64 {
+	t := w ^ (lsbs * 0x02)
+	x := w ^ (lsbs * '\\')
+	return ((t - lsbs*0x21) | ((x - lsbs) &^ x) | w) & msbs
+}
 
 // scanString reads string contents starting just after the opening quote.
 // It returns the index of the closing quote (-1 if the string is invalid)
@@ -381,16 +399,10 @@ const (
 func scanString(line []byte, i int) (end int, flags uint8) {
 	n := len(line)
 	for {
-		// Skip eight plain bytes at a time; a byte is plain unless it is '"',
-		// '\\', a control byte or non-ASCII. Borrows in the subtractions only
-		// flag bytes above a real hit, so the lowest flag is exact.
+		// Skip eight plain bytes at a time, up to the first byte stopBytes
+		// flags.
 		for i+8 <= n {
-			w := binary.LittleEndian.Uint64(line[i:])
-			q := w ^ (lsbs * '"')
-			b := w ^ (lsbs * '\\')
-			m := ((q - lsbs) &^ q) | ((b - lsbs) &^ b) | (w - lsbs*0x20) | w
-			m &= msbs
-			if m != 0 {
+			if m := stopBytes(binary.LittleEndian.Uint64(line[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
