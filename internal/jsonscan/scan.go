@@ -119,28 +119,41 @@ func Scan(line []byte) Result {
 	}
 	// In valid JSON every byte outside strings is ASCII, so the strings'
 	// UTF-8 is the line's.
-	r := Result{UTF8: flags&badUTF8 == 0}
+	utf8OK := flags&badUTF8 == 0
 	if root != '{' {
-		return r
+		return Result{UTF8: utf8OK}
 	}
-	r.Object = true
-	r.ReservedKey = flags&reservedKey != 0
+	// One literal, not fields set one by one: copying a Result assembled
+	// from byte stores stalled the CPU (store forwarding) on every line.
+	ns, key := pickTime(line, &fields)
+	return Result{
+		Object:      true,
+		UTF8:        utf8OK,
+		HasTime:     key != "",
+		TimeNS:      ns,
+		TimeKey:     key,
+		TimeNSKey:   fields[keyTimeNS].kind != 0,
+		ReservedKey: flags&reservedKey != 0,
+	}
+}
+
+// pickTime chooses the line's timestamp from the recorded fields as the
+// package documentation orders them. key is "" when there is none.
+func pickTime(line []byte, fields *[numKeys]field) (ns int64, key string) {
 	if f := fields[keyTimeNS]; f.kind != 0 {
-		r.TimeNSKey = true
 		if f.kind == kindNumber {
 			if ns, ok := parseTimeNS(line[f.start:f.end]); ok {
-				r.HasTime, r.TimeNS, r.TimeKey = true, ns, keyNames[keyTimeNS]
+				return ns, keyNames[keyTimeNS]
 			}
 		}
-		return r
+		return 0, ""
 	}
 	for k := keyTime; k <= keyTS; k++ {
 		if ns, ok := fields[k].timestamp(line); ok {
-			r.HasTime, r.TimeNS, r.TimeKey = true, ns, keyNames[k]
-			return r
+			return ns, keyNames[k]
 		}
 	}
-	return r
+	return 0, ""
 }
 
 // timestamp interprets a "time" or "ts" value.
@@ -198,11 +211,13 @@ func validateDeep(line []byte, fields *[numKeys]field) (out int, flags uint8, ro
 
 // validate walks the line once, iteratively, keeping one bit per open
 // container in stack (set for an object), and records in fields the first
-// top-level value of each timestamp key. It returns the outcome, the string
-// flags seen and the root value's first byte.
+// top-level value of each timestamp key; once "time_ns" has been recorded it
+// stops matching keys, as Scan then looks at no other. It returns the
+// outcome, the string flags seen and the root value's first byte.
 func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, flags uint8, root byte) {
 	limit := min(len(stack)*64, maxDepth)
 	depth := 0
+	inObject := false  // the innermost open container is an object: stack's top bit, kept at hand
 	pending := keyNone // the top-level key whose value comes next
 	n := len(line)
 	i := skipSpace(line, 0)
@@ -222,17 +237,23 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			if end < 0 {
 				return invalid, flags, root
 			}
-			if depth == 1 && end > i+1 && (line[i+1] == '_' || line[i+1] == '\\') {
-				flags |= reservedKey
-			}
-			if depth == 1 && f&escaped == 0 {
-				if k := matchKey(line[i+1 : end]); k != keyNone && fields[k].kind == 0 {
-					pending = k
+			if depth == 1 {
+				if end > i+1 && (line[i+1] == '_' || line[i+1] == '\\') {
+					flags |= reservedKey
+				}
+				if f&escaped == 0 && fields[keyTimeNS].kind == 0 {
+					if k := matchKey(line[i+1 : end]); k != keyNone && fields[k].kind == 0 {
+						pending = k
+					}
 				}
 			}
-			i = skipSpace(line, end+1)
+			// Compact JSON has the ':' right after the key.
+			i = end + 1
 			if i >= n || line[i] != ':' {
-				return invalid, flags, root
+				i = skipSpace(line, i)
+				if i >= n || line[i] != ':' {
+					return invalid, flags, root
+				}
 			}
 			i = skipSpace(line, i+1)
 		}
@@ -249,7 +270,8 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 				}
 				return tooDeep, flags, root
 			}
-			if c == '{' {
+			inObject = c == '{'
+			if inObject {
 				stack[depth>>6] |= 1 << (depth & 63)
 			} else {
 				stack[depth>>6] &^= 1 << (depth & 63)
@@ -261,11 +283,9 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			}
 			i = skipSpace(line, i+1)
 			if i < n && line[i] == c+2 { // '{'+2 is '}', '['+2 is ']'
-				depth--
-				i++
-				break
+				break // empty: the loop below closes it
 			}
-			expectKey = c == '{'
+			expectKey = inObject
 			continue
 		case '"':
 			end, f := scanString(line, i+1)
@@ -302,6 +322,12 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 
 		// A value ended: close containers until one continues.
 		for {
+			// Compact JSON has the ',' right after the value.
+			if i < n && line[i] == ',' && depth > 0 {
+				i = skipSpace(line, i+1)
+				expectKey = inObject
+				break
+			}
 			i = skipSpace(line, i)
 			if depth == 0 {
 				if i != n {
@@ -312,8 +338,6 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			if i >= n {
 				return invalid, flags, root
 			}
-			top := depth - 1
-			inObject := stack[top>>6]>>(top&63)&1 == 1
 			c := line[i]
 			if c == ',' {
 				i = skipSpace(line, i+1)
@@ -322,6 +346,10 @@ func validate(line []byte, fields *[numKeys]field, stack []uint64) (out int, fla
 			}
 			if (inObject && c == '}') || (!inObject && c == ']') {
 				depth--
+				if depth > 0 {
+					top := depth - 1
+					inObject = stack[top>>6]>>(top&63)&1 == 1
+				}
 				i++
 				continue
 			}
@@ -341,11 +369,29 @@ func skipSpace(line []byte, i int) int {
 	return i
 }
 
-// Eight-bytes-at-a-time constants for scanString.
+// Eight-bytes-at-a-time constants: one bit per byte of a word.
 const (
 	lsbs = 0x0101010101010101
 	msbs = 0x8080808080808080
 )
+
+// stopBytes sets the high bit of each byte of w at which a string scan must
+// stop: a control byte (below 0x20), '"' (0x22), '\\' or a non-ASCII byte.
+//
+// XORing 0x02 maps the bytes below 0x20 among themselves and '"' to 0x20,
+// while 0x20 and 0x21 go to 0x22 and 0x23, so the first two kinds are
+// exactly the bytes of t below 0x21, and t-lsbs*0x21 borrows out of those.
+// x-lsbs borrows out of exactly the zero bytes of x, so (x-lsbs)&^x flags
+// the bytes where w is '\\'. w itself has the high bit of the non-ASCII
+// bytes, which also covers any result byte of 0x80 or more from a byte that
+// did not borrow. A borrow also runs into the byte above and may flag it,
+// but only above a real hit, so the lowest flag is always exact, and the
+// lowest is all that is used.
+func stopBytes(w uint64) uint64 {
+	t := w ^ (lsbs * 0x02)
+	x := w ^ (lsbs * '\\')
+	return ((t - lsbs*0x21) | ((x - lsbs) &^ x) | w) & msbs
+}
 
 // scanString reads string contents starting just after the opening quote.
 // It returns the index of the closing quote (-1 if the string is invalid)
@@ -353,16 +399,10 @@ const (
 func scanString(line []byte, i int) (end int, flags uint8) {
 	n := len(line)
 	for {
-		// Skip eight plain bytes at a time; a byte is plain unless it is '"',
-		// '\\', a control byte or non-ASCII. Borrows in the subtractions only
-		// flag bytes above a real hit, so the lowest flag is exact.
+		// Skip eight plain bytes at a time, up to the first byte stopBytes
+		// flags.
 		for i+8 <= n {
-			w := binary.LittleEndian.Uint64(line[i:])
-			q := w ^ (lsbs * '"')
-			b := w ^ (lsbs * '\\')
-			m := ((q - lsbs) &^ q) | ((b - lsbs) &^ b) | (w - lsbs*0x20) | w
-			m &= msbs
-			if m != 0 {
+			if m := stopBytes(binary.LittleEndian.Uint64(line[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
@@ -452,8 +492,7 @@ func scanNumber[T string | []byte](line T, i int) int {
 	case line[i] == '0':
 		i++
 	case '1' <= line[i] && line[i] <= '9':
-		for i++; i < n && isDigit(line[i]); i++ {
-		}
+		i = skipDigits(line, i+1)
 	default:
 		return -1
 	}
@@ -462,8 +501,7 @@ func scanNumber[T string | []byte](line T, i int) int {
 		if i >= n || !isDigit(line[i]) {
 			return -1
 		}
-		for i++; i < n && isDigit(line[i]); i++ {
-		}
+		i = skipDigits(line, i+1)
 	}
 	if i < n && (line[i] == 'e' || line[i] == 'E') {
 		i++
@@ -473,10 +511,43 @@ func scanNumber[T string | []byte](line T, i int) int {
 		if i >= n || !isDigit(line[i]) {
 			return -1
 		}
-		for i++; i < n && isDigit(line[i]); i++ {
-		}
+		i = skipDigits(line, i+1)
 	}
 	return i
+}
+
+// skipDigits returns the index of the first byte at or after i that is not
+// an ASCII digit, testing eight bytes at a time while eight remain.
+func skipDigits[T string | []byte](line T, i int) int {
+	for i+8 <= len(line) {
+		if m := nonDigits(load64(line, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(line) && isDigit(line[i]) {
+		i++
+	}
+	return i
+}
+
+// load64 reads the eight bytes at i as a little-endian word, as
+// binary.LittleEndian.Uint64 does for a []byte; the compiler makes it one load.
+func load64[T string | []byte](s T, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// nonDigits is non-zero in (the high nibble of) each byte of w that is not an
+// ASCII digit. A digit has high nibble 3, and adding 6 to it keeps high
+// nibble 3 ('9'+6 is 0x3f) where ':' to '?' (0x3a-0x3f) move on to 4. The
+// addition carries into the next byte only out of bytes 0xfa-0xff, which the
+// first test flags, so only bytes above a real hit can be misjudged and the
+// lowest flag is always exact.
+func nonDigits(w uint64) uint64 {
+	const hi = 0xf0f0f0f0f0f0f0f0
+	return (w&hi ^ lsbs*'0') | ((w+lsbs*6)&hi ^ lsbs*'0')
 }
 
 // IsNumber reports whether s is exactly one number in JSON syntax.

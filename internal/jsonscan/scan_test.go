@@ -2,7 +2,9 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +222,35 @@ func TestScanDoesNotAllocate(t *testing.T) {
 	for _, line := range lines {
 		if n := testing.AllocsPerRun(100, func() { Scan(line) }); n != 0 {
 			t.Errorf("Scan(%.60q...) allocates %v times", line, n)
+		}
+	}
+}
+
+// TestStopBytes puts every byte value at every position of a word of plain
+// bytes, then a stop byte below every value, so a constant, a mask or a
+// borrow mistake in any lane shows.
+func TestStopBytes(t *testing.T) {
+	isStop := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' || c >= 0x80 }
+	for pos := range 8 {
+		for c := range 256 {
+			b := []byte("a~ #]!/A")
+			b[pos] = byte(c)
+			m := stopBytes(binary.LittleEndian.Uint64(b))
+			switch {
+			case !isStop(byte(c)) && m != 0:
+				t.Errorf("stopBytes(%q) = %#x, want 0", b, m)
+			case isStop(byte(c)) && bits.TrailingZeros64(m)>>3 != pos:
+				t.Errorf("stopBytes(%q) = %#x: lowest flag not in byte %d", b, m, pos)
+			}
+			// A stop byte just below: it, not what its borrow touches, is first.
+			if pos > 0 {
+				for _, s := range []byte{0, 0x1f, '"', '\\', 0x80, 0xff} {
+					b[pos-1] = s
+					if m := stopBytes(binary.LittleEndian.Uint64(b)); bits.TrailingZeros64(m)>>3 > pos-1 {
+						t.Errorf("stopBytes(%q) = %#x: lowest flag above byte %d", b, m, pos-1)
+					}
+				}
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"math"
 	"time"
 )
@@ -9,18 +10,46 @@ import (
 // digits that fit an int64 count: a sign, fraction or exponent means the
 // program did not print what the event format asks for.
 func parseTimeNS(b []byte) (int64, bool) {
+	// A valid JSON integer has no leading zeros, so more than 19 digits is
+	// beyond int64, and 19 digits (below 1e19) fit a uint64 without overflow.
+	if len(b) > 19 {
+		return 0, false
+	}
 	var v uint64
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		if !eightDigits(w) {
+			return 0, false
+		}
+		v = v*1e8 + eightDigitsValue(w)
+		b = b[8:]
+	}
 	for _, c := range b {
 		if !isDigit(c) {
 			return 0, false
 		}
-		d := uint64(c - '0')
-		if v > (math.MaxInt64-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
+		v = v*10 + uint64(c-'0')
+	}
+	if v > math.MaxInt64 {
+		return 0, false
 	}
 	return int64(v), true
+}
+
+// eightDigits reports whether all eight bytes of w are ASCII digits.
+func eightDigits(w uint64) bool { return nonDigits(w) == 0 }
+
+// eightDigitsValue is the number that eight ASCII digits spell, loaded little
+// endian: the first, most significant digit is in the low byte. Each step
+// merges pairs of neighbouring lanes into one twice as wide: the low lane
+// (earlier digits) times ten to the number of digits in the high lane, plus
+// the high lane shifted down onto it. Lanes stay below 100, 10^4 and 10^8,
+// so no product or sum carries into the next lane.
+func eightDigitsValue(w uint64) uint64 {
+	w -= lsbs * '0'
+	w = (w*10 + w>>8) & 0x00ff00ff00ff00ff
+	w = (w*100 + w>>16) & 0x0000ffff0000ffff
+	return (w*10000 + w>>32) & 0x00000000ffffffff
 }
 
 // Numeric timestamps below these magnitudes are read in the unit named; the
