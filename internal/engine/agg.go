@@ -162,6 +162,42 @@ func (s *aggState) addKey(k xxh3.Uint128) int64 {
 	return 40 // the key and its share of the map
 }
 
+// merge folds o, the same aggregate over other rows, into s; it returns
+// the memory s took beyond what the two held.
+func (s *aggState) merge(spec *aggSpec, o *aggState) int64 {
+	s.n += o.n
+	s.sum.merge(&o.sum)
+	if o.hasAny {
+		if !s.hasAny {
+			s.best, s.hasAny = o.best, true
+		} else if c := order(o.best, s.best); spec.fn == "min" && c < 0 || spec.fn == "max" && c > 0 {
+			s.best = o.best
+		}
+	}
+	for k := range o.set {
+		if s.set == nil {
+			s.set = map[xxh3.Uint128]struct{}{}
+		}
+		s.set[k] = struct{}{}
+	}
+	if s.vals == nil && o.vals == nil {
+		s.ints = append(s.ints, o.ints...)
+		return 0
+	}
+	var grew int64
+	for _, x := range s.ints {
+		s.vals = append(s.vals, intVal(x))
+		grew += 40 // from 8 bytes to a Val
+	}
+	for _, x := range o.ints {
+		s.vals = append(s.vals, intVal(x))
+		grew += 40
+	}
+	s.ints = nil
+	s.vals = append(s.vals, o.vals...)
+	return grew
+}
+
 // result is the aggregate's value: null where there was nothing to
 // aggregate (sum, avg, min, max and percentiles of no numbers).
 func (s *aggState) result(spec *aggSpec) Val {

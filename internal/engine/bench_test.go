@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +31,8 @@ import (
 //	STELE_QBENCH_EVENTS=10000000 STELE_QBENCH_DIR=/tmp/qbench go test -run '^$' -bench Query -benchtime 5x -count 3 -timeout 2h ./internal/engine
 //
 // Metrics per query: ns/op (one run of the query), rows/s (records
-// scanned, Stats.Scanned, per second of one core: Run is single-threaded),
+// scanned, Stats.Scanned, per second), rows/cpu-s (the same per second of
+// this process's CPU time: stats queries spread over GOMAXPROCS cores),
 // sqlite-ms (median of sqlite's own ".timer on" real time over
 // STELE_QBENCH_SQLITE_RUNS runs after one warm-up run, so process start-up
 // is not counted) and x-sqlite (our time / sqlite's: below 1 is faster).
@@ -120,6 +122,7 @@ var benchSets struct {
 }
 
 func TestMain(m *testing.M) {
+	parallelism = 3 // several workers even on one core: see the "many" layout
 	code := m.Run()
 	benchSets.mu.Lock()
 	for _, d := range benchSets.tmp {
@@ -499,6 +502,7 @@ func BenchmarkQuery(b *testing.B) {
 			}
 
 			var scanned int64
+			cpu0 := cpuTime(b)
 			for b.Loop() {
 				st, err := Run(ctx, q, set.src, o, discardOut{})
 				if err != nil {
@@ -508,6 +512,7 @@ func BenchmarkQuery(b *testing.B) {
 			}
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(float64(scanned)/sec, "rows/s")
+			b.ReportMetric(float64(scanned)/(cpuTime(b)-cpu0).Seconds(), "rows/cpu-s")
 			if set.db != "" {
 				b.ReportMetric(sqlMs, "sqlite-ms")
 				ourMs := sec * 1000 / float64(b.N)
@@ -515,4 +520,13 @@ func BenchmarkQuery(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

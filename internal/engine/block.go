@@ -61,7 +61,8 @@ type fieldData struct {
 }
 
 // load reads the leaves at path from b, and with under the leaves below it.
-func (b *block) load(path []string, under bool, limits *budget, scratch *blockScratch) (fieldData, error) {
+// The memory of the indexes is charged to limits and added to charged.
+func (b *block) load(path []string, under bool, limits *budget, scratch *blockScratch, charged *int64) (fieldData, error) {
 	fd := fieldData{depth: uint8(min(len(path), 255))}
 	for leaf, f := range b.schema.Leaves {
 		lp := f.Path()
@@ -78,6 +79,7 @@ func (b *block) load(path []string, under bool, limits *budget, scratch *blockSc
 		if err != nil {
 			return fd, err
 		}
+		*charged += fc.cost()
 		if err := limits.charge(fc.cost()); err != nil {
 			return fd, err
 		}

@@ -231,14 +231,21 @@ func sources(t testing.TB, lines []line) map[string]Source {
 		return []*table.Segment{s}
 	}
 	half, third := len(lines)/2, len(lines)/3
+	// Many small segments: enough blocks for stats to spread them over
+	// workers (parallelMin), whose results must merge to the same answer.
+	var many []*table.Segment
+	for i := 0; i < len(lines); i += max(len(lines)/8, 1) {
+		many = append(many, seg(lines[i:min(i+max(len(lines)/8, 1), len(lines))])...)
+	}
 	return map[string]Source{
 		"memory":   {Mem: mem(lines)},
 		"segments": {Segments: append(seg(lines[:third]), seg(lines[third:])...)},
 		"mixed":    {Segments: seg(lines[:half]), Mem: mem(lines[half:])},
+		"many":     {Segments: many},
 	}
 }
 
-var layouts = []string{"memory", "segments", "mixed"}
+var layouts = []string{"memory", "segments", "mixed", "many"}
 
 // collect is an Output that keeps rows as text, events as canonical JSON.
 type collect struct {

@@ -15,10 +15,12 @@
 // value and then by code, integers compare as integers; anything else is
 // tested row by row. stats gives each selected row small per-block ids
 // for its key (dictionary codes, integer offsets, buckets) and looks a
-// group up once per distinct id in the block (group.go). Raw events are kept
-// newest first in a heap of the limit's size; segments and blocks whose
-// newest record cannot make it are skipped, and only the records kept are
-// assembled back into JSON.
+// group up once per distinct id in the block (group.go). stats spreads
+// the blocks over GOMAXPROCS workers and merges their groups; no
+// aggregate depends on the order of its values, so the answer is the same.
+// Raw events are kept newest first in a heap of the limit's size; segments
+// and blocks whose newest record cannot make it are skipped, and only the
+// records kept are assembled back into JSON.
 //
 // # Semantics
 //

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"stele/internal/dremel"
@@ -67,7 +70,7 @@ type plan struct {
 	sort     []int // raw: field indexes of sort keys
 	project  []int // raw with fields: field indexes
 	limit    int
-	mem      budget
+	mem      *budget // shared by the plan's workers
 	stats    Stats
 	scratch  blockScratch
 
@@ -104,7 +107,7 @@ func newPlan(q *query.Query, o Options) (*plan, error) {
 	if o.MaxGroups == 0 {
 		o.MaxGroups = DefaultMaxGroups
 	}
-	p := &plan{presence: map[int]bool{}, q: q, o: o, from: 0, to: math.MaxInt64, limit: q.Limit, mem: budget{max: o.MaxMemory}}
+	p := &plan{presence: map[int]bool{}, q: q, o: o, from: 0, to: math.MaxInt64, limit: q.Limit, mem: &budget{max: o.MaxMemory}}
 	if q.Since != nil {
 		p.from = q.Since.Resolve(o.Now)
 	}
@@ -227,77 +230,217 @@ func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) b
 	return nil
 }
 
-func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, skip func(int64) bool, fn blockFunc) error {
-	f, err := segment.OpenFile(s.Path())
-	if err != nil {
-		return fmt.Errorf("engine: segment %s: %w", s.Info, err)
+// parallelMin is the fewest blocks (of segments, or batches of memory
+// records) worth spreading over cores.
+const parallelMin = 4
+
+// parallelism is how many workers a query may use; 0 means GOMAXPROCS.
+// Tests set it so that several run even on one core.
+var parallelism = 0
+
+// fork returns a plan for one of p's workers: its own scratch, stats and
+// counts; the same compiled query and memory budget.
+func (p *plan) fork() *plan {
+	w := *p
+	w.stats, w.scratch, w.counted, w.blockDone = Stats{}, blockScratch{}, 0, nil
+	return &w
+}
+
+// visitParallel is visit for a query whose answer does not depend on the
+// order in which blocks are visited (stats): the blocks of the time range
+// go to up to GOMAXPROCS workers, each a fork of p calling its own
+// function (newFn, called for each before any starts). It returns the
+// workers; the first error of any ends them all.
+func (p *plan) visitParallel(ctx context.Context, src Source, newFn func(w *plan) blockFunc) ([]*plan, error) {
+	type task struct {
+		sf  *segFile // a block of a segment
+		bi  int
+		mem []ingest.Record // or memory records
+		ord int64
 	}
-	defer f.Close()
-	timeLeaf := -1
-	for i, leaf := range f.Schema.Leaves {
-		if leaf.Type == dremel.Int && slices.Equal(leaf.Path(), []string{"time_ns"}) && leaf.MaxR() == 0 {
-			timeLeaf = i
+	var tasks []task
+	var open []*segFile
+	defer func() {
+		for _, sf := range open {
+			sf.f.Close()
 		}
-	}
-	// Newest blocks first, so that once a raw query holds its limit the
-	// older blocks are skipped unread.
-	blocks := make([]int, len(f.Blocks))
-	for i := range blocks {
-		blocks[i] = i
-	}
-	slices.SortStableFunc(blocks, func(a, b int) int { return cmp.Compare(f.Blocks[b].MaxTime, f.Blocks[a].MaxTime) })
-	for _, bi := range blocks {
-		blk := &f.Blocks[bi]
-		if blk.HasTime && (blk.MaxTime < p.from || blk.MinTime >= p.to || skip(blk.MaxTime)) {
+	}()
+	for k, u := range p.units(src) {
+		if u.max < p.from || u.min >= p.to {
 			continue
 		}
-		if p.countOnly && blk.HasTime && blk.MinTime >= p.from && blk.MaxTime < p.to {
-			p.counted += int64(blk.Rows)
-			p.stats.Scanned += int64(blk.Rows)
-			p.stats.Matched += int64(blk.Rows)
+		ord := int64(k) << 32
+		if u.seg == nil {
+			for i := 0; i < len(u.mem); i += memBatch {
+				tasks = append(tasks, task{mem: u.mem[i:min(i+memBatch, len(u.mem))], ord: ord | int64(i/memBatch)})
+			}
 			continue
 		}
-		b := &block{
-			rows:   blk.Rows,
-			ord:    ord | int64(bi),
-			schema: f.Schema,
-			read:   func(leaf int) (*dremel.Column, error) { return f.ReadColumnCoded(bi, leaf) },
-			has:    func(leaf int) bool { return blk.Chunk(leaf) != nil },
-			records: func(emit func(int, dremel.Value) error) error {
-				return f.AssembleSome(bi, nil, nil, emit)
-			},
-			some: func(want func(int) bool, emit func(int, dremel.Value) error) error {
-				return f.AssembleSome(bi, nil, want, emit)
-			},
+		sf, err := openSegment(u.seg)
+		if err != nil {
+			return nil, err
 		}
-		p.scratch.times = slices.Grow(p.scratch.times[:0], blk.Rows)[:blk.Rows]
-		b.times = p.scratch.times
-		for i := range b.times {
-			b.times[i] = -1
+		open = append(open, sf)
+		for _, bi := range p.blocks(sf) {
+			tasks = append(tasks, task{sf: sf, bi: bi, ord: ord})
 		}
-		if timeLeaf >= 0 && b.has(timeLeaf) {
-			col, err := b.read(timeLeaf)
-			if err != nil {
-				return err
-			}
-			fc, err := index(col, f.Schema.Leaves[timeLeaf], b.rows, p.scratch.int32s(col.Len()))
-			if err != nil {
-				return err
-			}
-			for i, vi := range fc.val {
-				if vi >= 0 {
-					b.times[i] = col.Ints[vi]
+	}
+	workers := 1
+	if len(tasks) >= parallelMin {
+		workers = min(cmp.Or(parallelism, runtime.GOMAXPROCS(0)), len(tasks))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next  atomic.Int64
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	plans := make([]*plan, workers)
+	fns := make([]blockFunc, workers)
+	for w := range plans {
+		plans[w] = p.fork()
+		fns[w] = newFn(plans[w])
+	}
+	noSkip := func(int64) bool { return false }
+	for w, wp := range plans {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(tasks) {
+					return
+				}
+				t := tasks[i]
+				var err error
+				if t.sf != nil {
+					err = wp.visitSegmentBlock(ctx, t.sf, t.ord, t.bi, fns[w])
+				} else {
+					err = wp.visitMemoryAt(ctx, t.mem, t.ord, noSkip, fns[w])
+				}
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					cancel() // the others stop at their next block
+					return
 				}
 			}
+		})
+	}
+	wg.Wait()
+	return plans, first
+}
+
+// segFile is an open segment.
+type segFile struct {
+	s        *table.Segment
+	f        *segment.File
+	timeLeaf int // the leaf of the top-level integer time_ns, or -1
+}
+
+func openSegment(s *table.Segment) (*segFile, error) {
+	f, err := segment.OpenFile(s.Path())
+	if err != nil {
+		return nil, fmt.Errorf("engine: segment %s: %w", s.Info, err)
+	}
+	sf := &segFile{s: s, f: f, timeLeaf: -1}
+	for i, leaf := range f.Schema.Leaves {
+		if leaf.Type == dremel.Int && slices.Equal(leaf.Path(), []string{"time_ns"}) && leaf.MaxR() == 0 {
+			sf.timeLeaf = i
 		}
-		if err := p.visitBlock(ctx, b, fn); err != nil {
-			if errors.Is(err, ErrLimit) {
-				return err // the client's message: no file names
-			}
-			return fmt.Errorf("engine: segment %s: %w", s.Info, err)
+	}
+	return sf, nil
+}
+
+// blocks returns the blocks whose zone maps overlap the time range,
+// newest first, so that once a raw query holds its limit the older blocks
+// are skipped unread.
+func (p *plan) blocks(sf *segFile) []int {
+	var blocks []int
+	for i := range sf.f.Blocks {
+		blk := &sf.f.Blocks[i]
+		if !blk.HasTime || blk.MaxTime >= p.from && blk.MinTime < p.to {
+			blocks = append(blocks, i)
+		}
+	}
+	slices.SortStableFunc(blocks, func(a, b int) int { return cmp.Compare(sf.f.Blocks[b].MaxTime, sf.f.Blocks[a].MaxTime) })
+	return blocks
+}
+
+func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, skip func(int64) bool, fn blockFunc) error {
+	sf, err := openSegment(s)
+	if err != nil {
+		return err
+	}
+	defer sf.f.Close()
+	for _, bi := range p.blocks(sf) {
+		if blk := &sf.f.Blocks[bi]; blk.HasTime && skip(blk.MaxTime) {
+			continue
+		}
+		if err := p.visitSegmentBlock(ctx, sf, ord, bi, fn); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// visitSegmentBlock visits block bi of a segment.
+func (p *plan) visitSegmentBlock(ctx context.Context, sf *segFile, ord int64, bi int, fn blockFunc) error {
+	f := sf.f
+	blk := &f.Blocks[bi]
+	if p.countOnly && blk.HasTime && blk.MinTime >= p.from && blk.MaxTime < p.to {
+		p.counted += int64(blk.Rows)
+		p.stats.Scanned += int64(blk.Rows)
+		p.stats.Matched += int64(blk.Rows)
+		return nil
+	}
+	b := &block{
+		rows:   blk.Rows,
+		ord:    ord | int64(bi),
+		schema: f.Schema,
+		read:   func(leaf int) (*dremel.Column, error) { return f.ReadColumnCoded(bi, leaf) },
+		has:    func(leaf int) bool { return blk.Chunk(leaf) != nil },
+		records: func(emit func(int, dremel.Value) error) error {
+			return f.AssembleSome(bi, nil, nil, emit)
+		},
+		some: func(want func(int) bool, emit func(int, dremel.Value) error) error {
+			return f.AssembleSome(bi, nil, want, emit)
+		},
+	}
+	p.scratch.times = slices.Grow(p.scratch.times[:0], blk.Rows)[:blk.Rows]
+	b.times = p.scratch.times
+	for i := range b.times {
+		b.times[i] = -1
+	}
+	err := func() error {
+		if sf.timeLeaf < 0 || !b.has(sf.timeLeaf) {
+			return nil
+		}
+		col, err := b.read(sf.timeLeaf)
+		if err != nil {
+			return err
+		}
+		fc, err := index(col, f.Schema.Leaves[sf.timeLeaf], b.rows, p.scratch.int32s(col.Len()))
+		if err != nil {
+			return err
+		}
+		for i, vi := range fc.val {
+			if vi >= 0 {
+				b.times[i] = col.Ints[vi]
+			}
+		}
+		return nil
+	}()
+	if err == nil {
+		err = p.visitBlock(ctx, b, fn)
+	}
+	if err != nil && !errors.Is(err, ErrLimit) { // a limit's message is the client's: no file names
+		err = fmt.Errorf("engine: segment %s: %w", sf.s.Info, err)
+	}
+	return err
 }
 
 func (p *plan) visitMemory(ctx context.Context, recs []ingest.Record, skip func(int64) bool, fn blockFunc) error {
@@ -379,16 +522,15 @@ func (p *plan) visitBlock(ctx context.Context, b *block, fn blockFunc) error {
 	}
 	p.scratch.reset()
 	fields := make([]fieldData, len(p.fields))
-	before := p.mem.used
+	var cols int64
+	defer func() { p.mem.release(cols) }() // the block's columns go with it
 	for i, path := range p.fields {
-		fd, err := b.load(path, p.presence[i], &p.mem, &p.scratch)
+		fd, err := b.load(path, p.presence[i], p.mem, &p.scratch, &cols)
 		if err != nil {
 			return err
 		}
 		fields[i] = fd
 	}
-	cols := p.mem.used - before
-	defer func() { p.mem.used -= cols }() // the block's columns go with it
 	p.stats.Scanned += int64(b.rows)
 	sel := slices.Grow(p.scratch.sel[:0], b.rows)
 	defer func() { p.scratch.sel = sel[:0] }()

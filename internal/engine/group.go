@@ -48,6 +48,10 @@ const (
 	maxTableID = 1 << 16 // composite ids up to this find their group in a slice, above it in a map
 )
 
+func tooManyGroups(max int) error {
+	return limitf("the query makes more than %d groups; narrow it with since or where, or group by fewer fields or a longer every", max)
+}
+
 func newGrouper(p *plan) *grouper {
 	return &grouper{p: p, every: p.q.Stats.Every.Nanoseconds(), groups: map[string]*group{}}
 }
@@ -153,7 +157,7 @@ func (g *grouper) find(j int) (*group, error) {
 		return gr, nil
 	}
 	if len(g.groups) >= p.o.MaxGroups {
-		return nil, limitf("the query makes more than %d groups; narrow it with since or where, or group by fewer fields or a longer every", p.o.MaxGroups)
+		return nil, tooManyGroups(p.o.MaxGroups)
 	}
 	gr = &group{keys: slices.Clone(g.keyVals), aggs: make([]aggState, len(p.aggs))}
 	g.groups[string(g.key)] = gr

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // ErrLimit is wrapped by every error that ends a query for exceeding one
@@ -38,14 +39,17 @@ const (
 	defaultRawLimit = 100
 )
 
-// budget accounts the memory a query holds.
+// budget accounts the memory a query holds, across its workers.
 type budget struct {
-	used, max int64
+	used atomic.Int64
+	max  int64
 }
 
+// release returns memory charged before.
+func (b *budget) release(n int64) { b.used.Add(-n) }
+
 func (b *budget) charge(n int64) error {
-	b.used += n
-	if b.max > 0 && b.used > b.max {
+	if used := b.used.Add(n); b.max > 0 && used > b.max {
 		size := fmt.Sprintf("%d MB", b.max>>20)
 		if b.max < 1<<20 {
 			size = fmt.Sprintf("%d bytes", b.max) // not "0 MB"

@@ -126,7 +126,7 @@ func (p *plan) runRaw(ctx context.Context, src Source, out Output) error {
 			if len(top) > p.limit {
 				old := heap.Pop(&top).(*rawEntry)
 				old.blk = nil // no need to assemble it
-				p.mem.used -= old.cost
+				p.mem.release(old.cost)
 			}
 		}
 		pending = append(pending, e)

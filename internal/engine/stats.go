@@ -17,11 +17,40 @@ type group struct {
 func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 	s := p.q.Stats
 	every := s.Every.Nanoseconds()
-	gr := newGrouper(p)
-	if err := p.visit(ctx, src, func(int64) bool { return false }, gr.block); err != nil {
+	var grs []*grouper
+	workers, err := p.visitParallel(ctx, src, func(w *plan) blockFunc {
+		gr := newGrouper(w)
+		grs = append(grs, gr)
+		return gr.block
+	})
+	if err != nil {
 		return err
 	}
-	groups := gr.groups
+	for _, w := range workers {
+		p.stats.Scanned += w.stats.Scanned
+		p.stats.Matched += w.stats.Matched
+		p.counted += w.counted
+	}
+	// The workers' groups, merged: no aggregate depends on the order of
+	// its values, so the answer is the one a single worker would give.
+	groups := grs[0].groups
+	for _, gr := range grs[1:] {
+		for k, g := range gr.groups {
+			have := groups[k]
+			if have == nil {
+				if len(groups) >= p.o.MaxGroups {
+					return tooManyGroups(p.o.MaxGroups)
+				}
+				groups[k] = g
+				continue
+			}
+			for a := range have.aggs {
+				if err := p.mem.charge(have.aggs[a].merge(&p.aggs[a], &g.aggs[a])); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if p.counted > 0 {
 		// Blocks counted from their footers: the one group has no keys.
 		g := groups[""]
