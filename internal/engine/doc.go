@@ -7,7 +7,10 @@
 // A query reads only the fields it names (conditions, stats, sort,
 // fields) plus time_ns. Segments and memory are scanned a block at a time:
 // a segment block (its zone map's time range checked first), or up to
-// memBatch memory records shredded into the same columns; for each field
+// memBatch memory records shredded into the same columns. A segment
+// block is skipped unread when its zone maps say no record in it can pass
+// where (zone.go: string equality against bloom filters, integer
+// comparisons against min and max). For each field
 // the leaves at its path are read, of every type, and each record's values
 // found through its repetition and definition levels. Conditions run a
 // block at a time over a selection vector (vec.go): on a field with one

@@ -65,6 +65,7 @@ type plan struct {
 	fields   [][]string   // paths read, by index
 	presence map[int]bool // fields whose objects count for exists: read the leaves under them too
 	where    vpred
+	zone     zone // where on a block's zone maps; nil without where
 	by       []int
 	aggs     []aggSpec
 	sort     []int // raw: field indexes of sort keys
@@ -119,14 +120,18 @@ func newPlan(q *query.Query, o Options) (*plan, error) {
 		if len(q.Where) == 1 {
 			c = q.Where[0]
 		}
-		w, err := compileVec(c, func(f query.Field, exists bool) (int, error) {
+		res := func(f query.Field, exists bool) (int, error) {
 			i, err := p.field(f)
 			if exists {
 				p.presence[i] = true
 			}
 			return i, err
-		}, o.Tokens)
+		}
+		w, err := compileVec(c, res, o.Tokens)
 		if err != nil {
+			return nil, err
+		}
+		if p.zone, err = compileZone(c, res, o.Tokens); err != nil {
 			return nil, err
 		}
 		p.where = w
@@ -276,7 +281,7 @@ func (p *plan) visitParallel(ctx context.Context, src Source, newFn func(w *plan
 			}
 			continue
 		}
-		sf, err := openSegment(u.seg)
+		sf, err := p.openSegment(u.seg)
 		if err != nil {
 			return nil, err
 		}
@@ -336,12 +341,14 @@ func (p *plan) visitParallel(ctx context.Context, src Source, newFn func(w *plan
 
 // segFile is an open segment.
 type segFile struct {
-	s        *table.Segment
-	f        *segment.File
-	timeLeaf int // the leaf of the top-level integer time_ns, or -1
+	s           *table.Segment
+	f           *segment.File
+	timeLeaf    int     // the leaf of the top-level integer time_ns, or -1
+	fieldLeaves [][]int // the leaves at the path of each of the plan's fields
 }
 
-func openSegment(s *table.Segment) (*segFile, error) {
+// openSegment opens s for p.
+func (p *plan) openSegment(s *table.Segment) (*segFile, error) {
 	f, err := segment.OpenFile(s.Path())
 	if err != nil {
 		return nil, fmt.Errorf("engine: segment %s: %w", s.Info, err)
@@ -352,26 +359,38 @@ func openSegment(s *table.Segment) (*segFile, error) {
 			sf.timeLeaf = i
 		}
 	}
+	sf.fieldLeaves = make([][]int, len(p.fields))
+	for i, path := range p.fields {
+		for leaf, f := range f.Schema.Leaves {
+			if slices.Equal(f.Path(), path) {
+				sf.fieldLeaves[i] = append(sf.fieldLeaves[i], leaf)
+			}
+		}
+	}
 	return sf, nil
 }
 
-// blocks returns the blocks whose zone maps overlap the time range,
-// newest first, so that once a raw query holds its limit the older blocks
-// are skipped unread.
+// blocks returns the blocks whose zone maps overlap the time range and
+// may hold records that pass where, newest first, so that once a raw
+// query holds its limit the older blocks are skipped unread.
 func (p *plan) blocks(sf *segFile) []int {
 	var blocks []int
 	for i := range sf.f.Blocks {
 		blk := &sf.f.Blocks[i]
-		if !blk.HasTime || blk.MaxTime >= p.from && blk.MinTime < p.to {
-			blocks = append(blocks, i)
+		if blk.HasTime && (blk.MaxTime < p.from || blk.MinTime >= p.to) {
+			continue
 		}
+		if p.zone != nil && !p.zone(sf, blk) {
+			continue
+		}
+		blocks = append(blocks, i)
 	}
 	slices.SortStableFunc(blocks, func(a, b int) int { return cmp.Compare(sf.f.Blocks[b].MaxTime, sf.f.Blocks[a].MaxTime) })
 	return blocks
 }
 
 func (p *plan) visitSegment(ctx context.Context, s *table.Segment, ord int64, skip func(int64) bool, fn blockFunc) error {
-	sf, err := openSegment(s)
+	sf, err := p.openSegment(s)
 	if err != nil {
 		return err
 	}
