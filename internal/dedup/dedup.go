@@ -149,6 +149,14 @@ func (x *Index) Add(p int64, k Key) (bool, error) {
 	return true, nil
 }
 
+// Remove forgets k in partition p, if p is resident: for a reservation
+// undone (a run that was refused or failed to be logged).
+func (x *Index) Remove(p int64, k Key) {
+	if s, ok := x.parts[p]; ok && s.remove(k) {
+		x.used--
+	}
+}
+
 // Drop forgets partition p, e.g. when retention deleted it.
 func (x *Index) Drop(p int64) {
 	if s, ok := x.parts[p]; ok {
@@ -222,6 +230,41 @@ func (s *set) add(k Key) bool {
 			return true
 		}
 	}
+}
+
+// remove deletes k and reports whether it was there. Later keys of its
+// probe run move back into the hole (Knuth's algorithm R for linear
+// probing), so every key stays reachable from its home slot without
+// tombstones.
+func (s *set) remove(k Key) bool {
+	if k == (Key{}) {
+		if !s.hasZero {
+			return false
+		}
+		s.hasZero = false
+		s.n--
+		return true
+	}
+	mask := uint64(len(s.slots) - 1)
+	i := le64(k) & mask
+	for s.slots[i] != k {
+		if s.slots[i] == (Key{}) {
+			return false
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; s.slots[j] != (Key{}); j = (j + 1) & mask {
+		// The key at j may fill the hole at i unless its home slot h lies
+		// cyclically in (i, j]: then i is before its home.
+		h := le64(s.slots[j]) & mask
+		if i < j && (h <= i || h > j) || i > j && h <= i && h > j {
+			s.slots[i] = s.slots[j]
+			i = j
+		}
+	}
+	s.slots[i] = Key{}
+	s.n--
+	return true
 }
 
 func (s *set) grow() {

@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -90,4 +91,44 @@ func BenchmarkAdd(b *testing.B) {
 		x.Add(0, keys[i&(len(keys)-1)])
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "adds/s")
+}
+
+// TestSetRemove checks removal against a map, with keys crowded into few
+// home slots so that probe runs are long and wrap around the table.
+func TestSetRemove(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	s := newSet(0)
+	want := map[Key]bool{}
+	key := func() Key {
+		var k Key
+		k[0] = byte(rng.IntN(8)) | byte(rng.IntN(2))*0xf8 // few homes, some near the end
+		k[9] = byte(rng.IntN(40))
+		return k
+	}
+	for round := range 20000 {
+		k := key()
+		if rng.IntN(3) == 0 {
+			if got := s.remove(k); got != want[k] {
+				t.Fatalf("round %d: remove(%x) = %v, want %v", round, k[:10], got, want[k])
+			}
+			delete(want, k)
+		} else {
+			if got := s.add(k); got == want[k] {
+				t.Fatalf("round %d: add(%x) = %v with the key present: %v", round, k[:10], got, want[k])
+			}
+			want[k] = true
+		}
+		if s.n != len(want) {
+			t.Fatalf("round %d: %d keys, want %d", round, s.n, len(want))
+		}
+	}
+	for k := range want {
+		if s.add(k) {
+			t.Fatalf("key %x lost", k[:10])
+		}
+	}
+	s.remove(Key{})
+	if s.remove(Key{}) || !s.add(Key{}) || !s.remove(Key{}) || s.remove(Key{}) {
+		t.Error("the zero key is not added and removed once")
+	}
 }

@@ -551,21 +551,15 @@ func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *
 }
 
 // releaseLocked undoes the reservations of a run that will not be logged
-// and tells the runs waiting for it. The index cannot forget one identity,
-// so the partitions are dropped and rebuilt from the memtable and the other
-// reservations when next used.
+// (refused for room, or its log append failed) and tells the runs waiting
+// for it. Its identities are removed one by one: the partitions stay
+// resident, so a full memtable costs no rebuild from segments.
 func (s *Store) releaseLocked(fresh []item, tk *ticket) {
 	tk.failed = true
 	close(tk.done)
 	for _, it := range fresh {
 		delete(s.pending, pendKey{it.part, it.key})
-	}
-	var last int64 = Untimed - 1
-	for _, it := range fresh {
-		if it.part != last {
-			s.idx.Drop(it.part)
-			last = it.part
-		}
+		s.idx.Remove(it.part, it.key)
 	}
 }
 

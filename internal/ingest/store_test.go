@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -379,6 +380,21 @@ func TestFull(t *testing.T) {
 	}
 	if off, _ := s.Checkpoint("s", "1"); off != n {
 		t.Fatalf("checkpoint %d after ErrFull, want %d", off, n)
+	}
+	// The refusal undid its reservations one by one: the partitions stay
+	// resident, with the refused lines gone (no rebuild needed).
+	s.mu.Lock()
+	for _, line := range bytes.Split(bytes.TrimSuffix(second, []byte("\n")), []byte("\n")) {
+		part, _, _ := s.partition(line, 0)
+		if !s.idx.Resident(part) {
+			s.mu.Unlock()
+			t.Fatalf("partition %d dropped by the refusal", part)
+		}
+	}
+	resident := s.idx.Len()
+	s.mu.Unlock()
+	if resident != 10 {
+		t.Fatalf("%d identities resident after the refusal, want the first run's 10", resident)
 	}
 	checkOnce(t, s, want("s", first))
 	// Lines already stored cost nothing: a re-fetch under another id passes.
