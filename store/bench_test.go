@@ -199,9 +199,10 @@ func procCPU(b *testing.B, pid int) (time.Duration, int64) {
 // supervisors that already hold STELE_BENCH_EVENTS generated events each
 // (default 300k, printed at STELE_BENCH_RATE a second each, default 100k;
 // STELE_BENCH_EVENTS=3400000 gives the 10M), and reports the store's
-// ingest rate per core of its CPU time, its peak RSS, bytes per event on
-// disk, and, as the baseline in the same run, the events per CPU second
-// of curl fetching the same chunks (x-curl-cpu = store CPU / curl CPU).
+// ingest rate per core of its CPU time, its peak RSS, how many segments
+// it read to rebuild de-duplication partitions (dedup-rebuilds, /status),
+// and, as the baseline in the same run, the events per CPU second of curl
+// fetching the same chunks (x-curl-cpu = store CPU / curl CPU).
 //
 //	go test -run '^$' -bench IngestFromSupervisors -benchtime 1x -count 3 ./store
 func BenchmarkIngestFromSupervisors(b *testing.B) {
@@ -234,14 +235,14 @@ func BenchmarkIngestFromSupervisors(b *testing.B) {
 			b.Fatal(err)
 		}
 		hc := benchHTTPClient(b, client)
-		var got int64
+		var got, rebuilds int64
 		for time.Since(start) < 20*time.Minute {
 			time.Sleep(50 * time.Millisecond)
 			st, err := benchStatus(hc, port)
 			if err != nil {
 				continue
 			}
-			got = 0
+			got, rebuilds = 0, st.Storage.DedupRebuilds
 			for _, s := range st.Sources {
 				got += s.LinesNew
 			}
@@ -261,6 +262,7 @@ func BenchmarkIngestFromSupervisors(b *testing.B) {
 		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
 		b.ReportMetric(cpu.Seconds()/curlCPU.Seconds(), "x-curl-cpu")
 		b.ReportMetric(float64(want)/curlCPU.Seconds(), "curl-events/cpu-s")
+		b.ReportMetric(float64(rebuilds), "dedup-rebuilds")
 	}
 }
 
