@@ -46,10 +46,12 @@
 // keeps them sorted with a k-way merge whose memory is one block of
 // rendered lines per input.
 //
-// Flushes encode fast (segment.Writer.Fast: no LZ matching, fewer
-// trials) and merges with the full encoder; the files read the same. A
+// Flushes and the merges of a partition still taking flushes encode fast
+// (segment.Writer.Fast: no LZ matching, fewer trials); the merges of a
+// cold partition use the full encoder; the files read the same. A
 // partition still taking flushes is merged by tiers of about equal record
-// counts, so that each record is rewritten O(log n) times; once cold (its
-// time ended and no flush added to it for mergeQuiet), its segments are
-// merged without tiers, and a lone fast one is rewritten.
+// counts, so that each record is rewritten O(log n) times, each time
+// cheaply; once cold (its time ended and no flush added to it for
+// mergeQuiet), its segments are merged without tiers, and a lone fast one
+// is rewritten, so each record is encoded in full once.
 package table

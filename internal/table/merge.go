@@ -24,17 +24,22 @@ type Merged struct {
 // Merge merges the segments of the oldest partition that needs it: one
 // with mergeFanIn small segments, or a cold one (ended mergeQuiet before
 // now, and no new segment seen for as long) with two, or with one encoded
-// fast. It reports false if no
-// partition needed it. One Merge at a time: the caller runs them from one
-// goroutine.
+// fast. It reports false if no partition needed it. One Merge at a time:
+// the caller runs them from one goroutine.
+//
+// A merge in a partition still taking flushes encodes fast, like a flush:
+// its output will be merged again, and the full encoder (flate at its
+// best effort) costs more than everything else a merge does. A cold
+// partition's merge encodes in full, so each record is encoded in full
+// once, when its partition has gone quiet.
 func (t *Table) Merge(now time.Time) (Merged, bool, error) {
-	in := t.pickMerge(now.UnixNano())
+	in, cold := t.pickMerge(now.UnixNano())
 	if in == nil {
 		return Merged{}, false, nil
 	}
 	snap := &Snapshot{t: t, Segments: in}
 	defer snap.Release()
-	out, err := t.merge(in)
+	out, err := t.merge(in, !cold)
 	if err != nil {
 		return Merged{}, false, err
 	}
@@ -55,8 +60,8 @@ func (t *Table) Merge(now time.Time) (Merged, bool, error) {
 }
 
 // pickMerge chooses the inputs of the next merge and holds a reference to
-// each (the caller releases them).
-func (t *Table) pickMerge(now int64) []*Segment {
+// each (the caller releases them); cold says their partition is cold.
+func (t *Table) pickMerge(now int64) (in []*Segment, cold bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := 0; i < len(t.segs); {
@@ -103,18 +108,22 @@ func (t *Table) pickMerge(now int64) []*Segment {
 			for _, s := range in {
 				s.refs++
 			}
-			return in
+			return in, cold
 		}
 		i = j
 	}
-	return nil
+	return nil, false
 }
 
-// merge writes the records of in, sorted by time, into one new segment.
-func (t *Table) merge(in []*Segment) (*Segment, error) {
+// merge writes the records of in, sorted by time, into one new segment,
+// encoded fast if fast.
+func (t *Table) merge(in []*Segment, fast bool) (*Segment, error) {
 	w, err := t.NewWriter(in[0].Part)
 	if err != nil {
 		return nil, err
+	}
+	if fast {
+		w.EncodeFast()
 	}
 	ins := make([]*mergeInput, 0, len(in))
 	defer func() {

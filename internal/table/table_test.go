@@ -200,8 +200,17 @@ func TestMergeKeepsEveryRecordSortedAndSnapshotsValid(t *testing.T) {
 		last = ts
 		return nil
 	})
+	// That merge was warm, so its output is encoded fast: once the
+	// partition is cold it is rewritten in full, once.
+	if !snap.Segments[0].fast {
+		t.Fatal("a warm merge's output is not marked fast")
+	}
+	m, ok, err = tb.Merge(time.Unix(0, 10*hour))
+	if err != nil || !ok || len(m.Inputs) != 1 || m.Output.Records != int64(len(want)) {
+		t.Fatalf("cold rewrite of the fast output: %+v %v %v", m, ok, err)
+	}
 	if _, ok, _ := tb.Merge(time.Unix(0, 10*hour)); ok {
-		t.Fatal("merged a partition with one segment")
+		t.Fatal("merged a partition with one segment encoded in full")
 	}
 }
 

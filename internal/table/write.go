@@ -39,8 +39,8 @@ func (t *Table) NewWriter(part int64) (*Writer, error) {
 }
 
 // EncodeFast makes w encode for speed over size (segment.Writer.Fast):
-// for flushes, whose segments merges rewrite with the full encoder, and
-// soon. Call it before the first Add.
+// for flushes and warm merges, whose segments a cold merge rewrites with
+// the full encoder. Call it before the first Add.
 func (w *Writer) EncodeFast() {
 	w.w.Fast = true
 	w.seg.fast = true
