@@ -43,8 +43,9 @@
 // (or "_line_b64" when not UTF-8), as the supervisor wraps such output.
 //
 // Flushed segments hold one partition's records sorted by time; merging
-// keeps them sorted with a k-way merge whose memory is one block of
-// rendered lines per input.
+// keeps them sorted with a k-way merge whose memory is one block's decoded
+// columns per input, records assembled one at a time and handed to the
+// writer as they are (never rendered as JSON and parsed back).
 //
 // Flushes and the merges of a partition still taking flushes encode fast
 // (segment.Writer.Fast: no LZ matching, fewer trials); the merges of a

@@ -10,11 +10,6 @@ const (
 	// maxSegments bounds the segments a manifest may list.
 	maxSegments = 1 << 20
 
-	// blockRows is the records per block of the segments written here:
-	// large enough for encodings to pay, small enough that a writer's
-	// pending block and a merge's input blocks fit the store's memory.
-	blockRows = 16 << 10
-
 	// mergeFanIn is how many segments of one partition trigger a merge,
 	// and mergeMaxInputs the most one merge reads at once (each holds
 	// one block of rendered lines in memory).
@@ -33,3 +28,9 @@ const (
 	// then even two segments are merged into one.
 	mergeQuiet = 2 * time.Minute
 )
+
+// blockRows is the records per block of the segments written here: large
+// enough for encodings to pay, small enough that a writer's pending block
+// and a merge's input blocks fit the store's memory. A variable only so
+// that tests can make blocks small.
+var blockRows = 16 << 10

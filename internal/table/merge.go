@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
@@ -128,7 +129,7 @@ func (t *Table) merge(in []*Segment, fast bool) (*Segment, error) {
 	ins := make([]*mergeInput, 0, len(in))
 	defer func() {
 		for _, mi := range ins {
-			mi.f.Close()
+			mi.close()
 		}
 	}()
 	for _, s := range in {
@@ -139,7 +140,7 @@ func (t *Table) merge(in []*Segment, fast bool) (*Segment, error) {
 		}
 		mi := &mergeInput{f: f, name: s.Info.String()}
 		ins = append(ins, mi)
-		if err := mi.fill(); err != nil {
+		if err := mi.advance(); err != nil {
 			w.Abort()
 			return nil, err
 		}
@@ -147,7 +148,7 @@ func (t *Table) merge(in []*Segment, fast bool) (*Segment, error) {
 	for {
 		best := -1
 		for i, mi := range ins {
-			if mi.pos < len(mi.times) && (best < 0 || mi.times[mi.pos] < ins[best].times[ins[best].pos]) {
+			if mi.ok && (best < 0 || mi.time < ins[best].time) {
 				best = i
 			}
 		}
@@ -155,16 +156,13 @@ func (t *Table) merge(in []*Segment, fast bool) (*Segment, error) {
 			break
 		}
 		mi := ins[best]
-		if err := w.addStored(mi.line(), mi.times[mi.pos]); err != nil {
+		if err := w.addValue(mi.rec, mi.time); err != nil {
 			w.Abort()
 			return nil, err
 		}
-		mi.pos++
-		if mi.pos == len(mi.times) {
-			if err := mi.fill(); err != nil {
-				w.Abort()
-				return nil, err
-			}
+		if err := mi.advance(); err != nil {
+			w.Abort()
+			return nil, err
 		}
 	}
 	out, err := w.Close()
@@ -177,39 +175,65 @@ func (t *Table) merge(in []*Segment, fast bool) (*Segment, error) {
 	return out, nil
 }
 
-// mergeInput is one input of a merge: its current block rendered as lines.
+// mergeInput is one input of a merge: a cursor over its records, in
+// order. Its memory is one block's decoded columns: records are
+// assembled one at a time as the merge takes them (iter.Pull turns the
+// assembler's callbacks into that cursor).
 type mergeInput struct {
 	f     *segment.File
 	name  string
 	block int // the next block to read
-	arena []byte
-	ends  []int
-	times []int64
-	pos   int
+	next  func() (int, dremel.Value, bool)
+	stop  func()
+	err   error // the assembler's, once next reports the end
+
+	ok   bool // rec is the next record
+	rec  dremel.Value
+	time int64
 }
 
-func (mi *mergeInput) line() []byte {
-	start := 0
-	if mi.pos > 0 {
-		start = mi.ends[mi.pos-1]
-	}
-	return mi.arena[start:mi.ends[mi.pos]]
-}
+// errStopped ends an assembly the merge no longer wants.
+var errStopped = errors.New("table: merge input stopped")
 
-// fill loads the next block with records; at the end it leaves none.
-func (mi *mergeInput) fill() error {
-	mi.arena, mi.ends, mi.times, mi.pos = mi.arena[:0], mi.ends[:0], mi.times[:0], 0
-	for len(mi.times) == 0 && mi.block < len(mi.f.Blocks) {
-		err := mi.f.Assemble(mi.block, nil, func(v dremel.Value) error {
-			mi.arena = dremel.AppendJSON(mi.arena, v)
-			mi.ends = append(mi.ends, len(mi.arena))
-			mi.times = append(mi.times, TimeOf(v))
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("table: merge %s: %w", mi.name, err)
+// advance moves to the next record; at the end ok is false.
+func (mi *mergeInput) advance() error {
+	for {
+		if mi.next == nil {
+			if mi.block == len(mi.f.Blocks) {
+				mi.ok = false
+				return nil
+			}
+			b := mi.block
+			mi.block++
+			mi.err = nil
+			mi.next, mi.stop = iter.Pull2(func(yield func(int, dremel.Value) bool) {
+				err := mi.f.AssembleSome(b, nil, nil, func(i int, v dremel.Value) error {
+					if !yield(i, v) {
+						return errStopped
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errStopped) {
+					mi.err = err
+				}
+			})
 		}
-		mi.block++
+		_, v, ok := mi.next()
+		if ok {
+			mi.ok, mi.rec, mi.time = true, v, TimeOf(v)
+			return nil
+		}
+		mi.stop()
+		mi.next, mi.stop = nil, nil
+		if mi.err != nil {
+			return fmt.Errorf("table: merge %s: %w", mi.name, mi.err)
+		}
 	}
-	return nil
+}
+
+func (mi *mergeInput) close() {
+	if mi.stop != nil {
+		mi.stop()
+	}
+	mi.f.Close()
 }

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -350,4 +351,91 @@ func FuzzManifest(f *testing.F) {
 			t.Fatalf("re-encoding differs")
 		}
 	})
+}
+
+// TestMergeKeepsEveryShape merges segments whose records hold every shape
+// the columnar format keeps specially (JSON leaves: arrays of arrays,
+// mixed arrays, empty objects and arrays, deep nesting; nulls; fields of
+// changing types; wrapped lines), each input with its own schema, into
+// blocks of several records: the merged records equal the inputs' as JSON
+// values (the merged schema may order keys differently).
+func TestMergeKeepsEveryShape(t *testing.T) {
+	defer func(n int) { blockRows = n }(blockRows)
+	blockRows = 7 // inputs of several blocks, and an output too
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes := []string{
+		`"a":[[1,2],[3]]`, `"a":[1,"x",null]`, `"a":{}`, `"a":[]`, `"a":null`, `"a":7`, `"a":"seven"`,
+		`"b":{"c":{"d":[{"e":1},{"e":[1,[2]]},{}]}}`, `"b":{"c":5}`, `"b":[{"c":1},{"c":"x"}]`,
+		`"n":1.50`, `"n":-0`, `"n":1e400`, `"s":"\u2028\"q\"\\"`, `"t":true,"f":false`,
+	}
+	var want []string
+	for seg := range 3 {
+		var lines []string
+		var times []int64
+		for i := range 40 {
+			ts := hour + int64(i*3+seg)
+			var line string
+			if i%13 == 5 {
+				line = fmt.Sprintf("not json %d of %d", i, seg)
+			} else {
+				line = fmt.Sprintf(`{"time_ns":%d,%s,%s}`, ts, shapes[(i+seg)%len(shapes)], shapes[(i*7+seg)%len(shapes)])
+			}
+			lines = append(lines, line)
+			times = append(times, ts)
+		}
+		s := writeSeg(t, tb, 1, lines, times)
+		if err := tb.Commit(Change{Add: []*Segment{s}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want = canonical(t, all(t, tb))
+	tb.Merge(time.Unix(0, 100*hour)) // the partition's quiet starts
+	for {
+		_, ok, err := tb.Merge(time.Unix(0, 100*hour).Add(2 * mergeQuiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+	}
+	snap := tb.Snapshot()
+	n := len(snap.Segments)
+	snap.Release()
+	if n != 1 {
+		t.Fatalf("%d segments after merging", n)
+	}
+	got := canonical(t, all(t, tb))
+	if len(got) != len(want) {
+		t.Fatalf("%d records after merging, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("merged record %s, want %s", got[i], want[i])
+		}
+	}
+}
+
+// canonical returns JSON lines with object keys sorted and numbers as
+// written, sorted.
+func canonical(t *testing.T, lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		d := json.NewDecoder(strings.NewReader(l))
+		d.UseNumber()
+		var v any
+		if err := d.Decode(&v); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	slices.Sort(out)
+	return out
 }

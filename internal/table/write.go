@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"stele/internal/dremel"
 	"stele/internal/event"
 	"stele/internal/jsonscan"
 	"stele/internal/segment"
@@ -111,9 +112,11 @@ func emptyObject(b []byte) bool {
 	return len(bytes.TrimRight(b, " \t\r\n")) == 1
 }
 
-// addStored adds a record read back from a segment, which has its _source.
-func (w *Writer) addStored(line []byte, timeNS int64) error {
-	if err := w.w.AddLine(line); err != nil {
+// addValue adds a record as assembled from a segment (it has its
+// _source): a merge's, which so skips rendering it as JSON and parsing it
+// back.
+func (w *Writer) addValue(v dremel.Value, timeNS int64) error {
+	if err := w.w.Add(v); err != nil {
 		return fmt.Errorf("table: %w", err)
 	}
 	w.note(timeNS)
