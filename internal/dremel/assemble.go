@@ -71,7 +71,9 @@ func NewFSM(leaves []*Field) (*FSM, error) {
 // ErrCorrupt is returned when columns are not a valid shredding of records.
 var ErrCorrupt = errors.New("dremel: columns are inconsistent")
 
-// node is a group instance being assembled.
+// node is a group instance being assembled. Nodes and members come from
+// the assembler's pools and are reused from one record to the next: only
+// the Values a record is made of are allocated for it.
 type node struct {
 	members []*member
 }
@@ -81,14 +83,33 @@ type node struct {
 type member struct {
 	field  *Field
 	groups []*node
-	values []Value
+	values []Value // a repeated leaf's values: the record's array holds this slice
+	one    Value   // a leaf's value if it is not repeated
 }
 
-func (n *node) add(f *Field) *member {
+// newNode returns an empty node from the pool.
+func (a *assembler) newNode() *node {
+	if a.nodesUsed == len(a.nodes) {
+		a.nodes = append(a.nodes, &node{})
+	}
+	n := a.nodes[a.nodesUsed]
+	a.nodesUsed++
+	n.members = n.members[:0]
+	return n
+}
+
+// add returns n's member for field f: the last one if f is repeated and
+// was the last added, else a new one from the pool.
+func (a *assembler) add(n *node, f *Field) *member {
 	if k := len(n.members); k > 0 && n.members[k-1].field == f && f.Repetition == Repeated {
 		return n.members[k-1]
 	}
-	m := &member{field: f}
+	if a.membersUsed == len(a.members) {
+		a.members = append(a.members, &member{})
+	}
+	m := a.members[a.membersUsed]
+	a.membersUsed++
+	*m = member{field: f, groups: m.groups[:0]}
 	n.members = append(n.members, m)
 	return m
 }
@@ -107,9 +128,9 @@ func (n *node) value() Value {
 				mv = elems[0]
 			}
 		} else {
-			mv = Value{Kind: KindArray, Elems: m.values}
-			if m.field.Repetition != Repeated {
-				mv = m.values[0]
+			mv = m.one
+			if m.field.Repetition == Repeated {
+				mv = Value{Kind: KindArray, Elems: m.values}
 			}
 		}
 		v.Members = append(v.Members, Member{Key: m.field.Name, Value: mv})
@@ -221,6 +242,12 @@ type assembler struct {
 	fsm   *FSM
 	curs  []cursor
 	stack []open // stack[0] is the record; stack[k] a group at depth k
+
+	// Pools of the nodes and members of the record being assembled.
+	nodes       []*node
+	nodesUsed   int
+	members     []*member
+	membersUsed int
 }
 
 // open is a group instance that later entries may still add to.
@@ -232,7 +259,8 @@ type open struct {
 // record assembles one record. Each step consumes one entry, so the loop
 // ends after at most the number of entries left.
 func (a *assembler) record() (Value, error) {
-	root := &node{}
+	a.nodesUsed, a.membersUsed = 0, 0
+	root := a.newNode()
 	a.stack = append(a.stack[:0], open{n: root})
 	for i := range a.curs {
 		if a.curs[i].pos < len(a.curs[i].col.R) && a.curs[i].col.R[a.curs[i].pos] != 0 {
@@ -318,8 +346,8 @@ func (a *assembler) place(c *cursor, d int) error {
 		return fmt.Errorf("%w: definition level %d below an open group", ErrCorrupt, d)
 	}
 	for k := m; k < len(path)-1 && path[k].maxD <= d; k++ {
-		g := &node{}
-		mem := a.stack[len(a.stack)-1].n.add(path[k])
+		g := a.newNode()
+		mem := a.add(a.stack[len(a.stack)-1].n, path[k])
 		mem.groups = append(mem.groups, g)
 		a.stack = append(a.stack, open{field: path[k], n: g})
 	}
@@ -333,8 +361,12 @@ func (a *assembler) place(c *cursor, d int) error {
 	if err != nil {
 		return err
 	}
-	mem := a.stack[len(a.stack)-1].n.add(c.leaf)
-	mem.values = append(mem.values, v)
+	mem := a.add(a.stack[len(a.stack)-1].n, c.leaf)
+	if c.leaf.Repetition == Repeated {
+		mem.values = append(mem.values, v)
+	} else {
+		mem.one = v
+	}
 	return nil
 }
 
