@@ -83,38 +83,32 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 		radix *= d.n
 	}
 
-	// Each row's group.
-	g.gs = slices.Grow(g.gs[:0], len(sel))[:len(sel)]
+	// Each row's group: found once per composite id in a slice, or in a
+	// map when ids go high.
+	var get func(c uint64) *group
+	var put func(c uint64, gr *group)
 	if radix <= maxTableID {
 		if uint64(len(g.table)) < radix {
 			g.table = make([]*group, radix)
 		}
 		t := g.table[:radix]
 		clear(t)
-		for j, c := range g.comp {
-			gr := t[c]
-			if gr == nil {
-				var err error
-				if gr, err = g.find(j); err != nil {
-					return err
-				}
-				t[c] = gr
-			}
-			g.gs[j] = gr
-		}
+		get, put = func(c uint64) *group { return t[c] }, func(c uint64, gr *group) { t[c] = gr }
 	} else {
 		m := make(map[uint64]*group)
-		for j, c := range g.comp {
-			gr := m[c]
-			if gr == nil {
-				var err error
-				if gr, err = g.find(j); err != nil {
-					return err
-				}
-				m[c] = gr
+		get, put = func(c uint64) *group { return m[c] }, func(c uint64, gr *group) { m[c] = gr }
+	}
+	g.gs = slices.Grow(g.gs[:0], len(sel))[:len(sel)]
+	for j, c := range g.comp {
+		gr := get(c)
+		if gr == nil {
+			var err error
+			if gr, err = g.find(j); err != nil {
+				return err
 			}
-			g.gs[j] = gr
+			put(c, gr)
 		}
+		g.gs[j] = gr
 	}
 
 	for k := range p.aggs {

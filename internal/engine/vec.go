@@ -23,13 +23,9 @@ type vpred func(r *blockRow, sel []int32, scratch []Val) []int32
 func compileVec(c query.Cond, res resolver, tok *Tokenizer) (vpred, error) {
 	switch c := c.(type) {
 	case *query.And:
-		ps := make([]vpred, len(c.Conds))
-		for i, c := range c.Conds {
-			p, err := compileVec(c, res, tok)
-			if err != nil {
-				return nil, err
-			}
-			ps[i] = p
+		ps, err := compileVecs(c.Conds, res, tok)
+		if err != nil {
+			return nil, err
 		}
 		return func(r *blockRow, sel []int32, s []Val) []int32 {
 			for _, p := range ps {
@@ -41,13 +37,9 @@ func compileVec(c query.Cond, res resolver, tok *Tokenizer) (vpred, error) {
 			return sel
 		}, nil
 	case *query.Or:
-		ps := make([]vpred, len(c.Conds))
-		for i, c := range c.Conds {
-			p, err := compileVec(c, res, tok)
-			if err != nil {
-				return nil, err
-			}
-			ps[i] = p
+		ps, err := compileVecs(c.Conds, res, tok)
+		if err != nil {
+			return nil, err
 		}
 		return func(r *blockRow, sel []int32, s []Val) []int32 {
 			// Each alternative sees the rows no earlier one took.
@@ -78,6 +70,18 @@ func compileVec(c query.Cond, res resolver, tok *Tokenizer) (vpred, error) {
 		return nil, err
 	}
 	return l.vec(), nil
+}
+
+func compileVecs(cs []query.Cond, res resolver, tok *Tokenizer) ([]vpred, error) {
+	ps := make([]vpred, len(cs))
+	for i, c := range cs {
+		p, err := compileVec(c, res, tok)
+		if err != nil {
+			return nil, err
+		}
+		ps[i] = p
+	}
+	return ps, nil
 }
 
 // union merges two increasing lists.
