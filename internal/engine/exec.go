@@ -235,10 +235,6 @@ func (p *plan) visit(ctx context.Context, src Source, skip func(maxTime int64) b
 	return nil
 }
 
-// parallelMin is the fewest blocks (of segments, or batches of memory
-// records) worth spreading over cores.
-const parallelMin = 4
-
 // parallelism is how many workers a query may use; 0 means GOMAXPROCS.
 // Tests set it so that several run even on one core.
 var parallelism = 0

@@ -42,12 +42,6 @@ type dim struct {
 	val func(id uint32) Val
 }
 
-// Bounds of the per-block ids.
-const (
-	maxDimIDs  = 1 << 16 // a dimension with more possible ids gets dense ones
-	maxTableID = 1 << 16 // composite ids up to this find their group in a slice, above it in a map
-)
-
 func tooManyGroups(max int) error {
 	return limitf("the query makes more than %d groups; narrow it with since or where, or group by fewer fields or a longer every", max)
 }

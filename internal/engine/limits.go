@@ -37,6 +37,17 @@ const (
 
 	// defaultRawLimit is how many raw events a query without limit shows.
 	defaultRawLimit = 100
+
+	// parallelMin is the fewest blocks (of segments, or batches of memory
+	// records) worth spreading over cores.
+	parallelMin = 4
+
+	// maxDimIDs bounds the ids of one group-key dimension in a block: a
+	// dimension with more possible ids (a wide integer range) gets dense
+	// ids instead. maxTableID bounds the composite ids whose groups are
+	// found in a slice (of that many pointers, reused); above, a map.
+	maxDimIDs  = 1 << 16
+	maxTableID = 1 << 16
 )
 
 // budget accounts the memory a query holds, across its workers.
