@@ -23,7 +23,9 @@
 //   - how a string is spelled: "\u0041" and "A", "\/" and "/" are equal;
 //     each byte of invalid UTF-8 in a string counts as U+FFFD, and a lone
 //     UTF-16 surrogate escape as U+FFFD, as dremel parses and prints them;
-//   - duplicate keys: the last value wins, as in dremel and encoding/json.
+//   - duplicate keys: the last value wins, as in dremel and encoding/json;
+//     keys that differ only in bytes of invalid UTF-8 are the same key, as
+//     dremel parses them.
 //
 // Everything else counts: values, types ("1" is not 1, null is not a missing
 // member), array order, nesting, and the text of numbers (1.0 is not 1, 1e3

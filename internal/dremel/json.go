@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -223,6 +224,7 @@ func (p *parser) object(depth int) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
+		k = validKey(k)
 		p.space()
 		if p.i >= len(p.s) || p.s[p.i] != ':' {
 			return Value{}, p.errf("expected ':'")
@@ -248,6 +250,28 @@ func (p *parser) object(depth int) (Value, error) {
 		}
 		p.i++
 	}
+}
+
+// validKey returns k with each byte of invalid UTF-8 replaced by U+FFFD,
+// as printing would show it. Keys that differ only there are then the same
+// key, and the last of them wins as for any repeated key; kept apart, they
+// would print as two equal keys, and the record would not read back the
+// same (package dedup relies on it reading back the same).
+func validKey(k string) string {
+	if utf8.ValidString(k) {
+		return k
+	}
+	var b strings.Builder
+	for i := 0; i < len(k); {
+		r, size := utf8.DecodeRuneInString(k[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(k[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // dedupe keeps the last value of a repeated key, in the position of that

@@ -179,6 +179,7 @@ func TestRoundTripTable(t *testing.T) {
 		{"keys", []string{`{"a.b":1,"a":{"b":2},"":{"":3},"\\.":4}`}},
 		{"duplicate keys", []string{`{"a":1,"b":2,"a":"x"}`}},
 		{"unicode", []string{`{"s":"\u00e9\ud83d\ude00\t\"\\\u0000"}`, "{\"s\":\"\xff\"}"}},
+		{"keys of invalid UTF-8", []string{"{\"\xd6\xd6\":\"0\",\"\xae\xae\":0,\"\xff\":{\"\xfe\":1}}"}},
 		{"sparse", []string{`{"a":{"b":{"c":1}}}`, `{"a":{"x":2}}`, `{"z":1}`}},
 		{"repeated groups", []string{`{"g":[{"a":1},{"b":[1,2]},{"a":3,"b":[4]}]}`, `{"g":[{"h":[{"i":1},{"j":2}]}]}`}},
 		{"deep", []string{strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40)}},
@@ -186,6 +187,19 @@ func TestRoundTripTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { roundTrip(t, tt.lines) })
+	}
+}
+
+// TestKeysOfInvalidUTF8: keys that differ only in bytes of invalid UTF-8
+// print alike, so they are one key, and the last value wins.
+func TestKeysOfInvalidUTF8(t *testing.T) {
+	v, err := ParseEvent("{\"\xd6\xd6\":\"0\",\"a\":1,\"\xae\xae\":0,\"\ufffd\":2}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(AppendJSON(nil, v))
+	if want := "{\"a\":1,\"\ufffd\ufffd\":0,\"\ufffd\":2}"; got != want {
+		t.Errorf("got %s, want %s", got, want)
 	}
 }
 
