@@ -130,14 +130,14 @@ func ParseAllowList(data []byte, tags ...string) (*AllowList, error) {
 		fields := strings.Fields(string(text))
 		f, err := ParseFingerprint(fields[0])
 		if err != nil {
-			return nil, &LineError{lineNo, fmt.Sprintf("%q is not a fingerprint (64 hex digits, colons optional) or a PEM certificate", clip(fields[0]))}
+			return nil, &LineError{lineNo, fmt.Sprintf("%s is not a fingerprint (64 hex digits, colons optional) or a PEM certificate", quoteClip(fields[0]))}
 		}
 		for _, w := range fields[1:] {
 			if !contains(tags, w) {
 				if len(tags) == 0 {
-					return nil, &LineError{lineNo, fmt.Sprintf("unexpected %q after the fingerprint", clip(w))}
+					return nil, &LineError{lineNo, fmt.Sprintf("unexpected %s after the fingerprint", quoteClip(w))}
 				}
-				return nil, &LineError{lineNo, fmt.Sprintf("unknown tag %q (known: %s)", clip(w), strings.Join(tags, ", "))}
+				return nil, &LineError{lineNo, fmt.Sprintf("unknown tag %s (known: %s)", quoteClip(w), strings.Join(tags, ", "))}
 			}
 		}
 		if err := add(lineNo, f, fields[1:]); err != nil {
@@ -152,7 +152,7 @@ func ParseAllowList(data []byte, tags ...string) (*AllowList, error) {
 // lines of rest it used.
 func collectPEM(begin, rest []byte, line int) ([]byte, int, error) {
 	if string(begin) != "-----BEGIN CERTIFICATE-----" {
-		return nil, 0, &LineError{line, fmt.Sprintf("%q: only certificates belong in an allow file", clip(string(begin)))}
+		return nil, 0, &LineError{line, fmt.Sprintf("%s: only certificates belong in an allow file", quoteClip(string(begin)))}
 	}
 	var buf bytes.Buffer
 	buf.Write(begin)
@@ -198,13 +198,45 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// clip shortens text quoted in an error so a hostile file cannot make
-// error messages (and the events that carry them) large.
+// clip shortens text put in an error so a hostile file cannot make error
+// messages (and the events that carry them) large.
 func clip(s string) string {
 	if len(s) > maxErrorText {
 		return s[:maxErrorText] + "..."
 	}
 	return s
+}
+
+// quoteClip quotes s for an error in ASCII, with at most maxErrorText
+// characters between the quotes: escapes count as what they print, up to
+// four times the bytes they stand for, so s is clipped after quoting, and
+// never inside an escape.
+func quoteClip(s string) string {
+	q := strconv.QuoteToASCII(s)
+	if len(q) <= maxErrorText+2 {
+		return q
+	}
+	i := 1 // after the opening quote
+	for i < len(q)-1 {
+		n := 1
+		if q[i] == '\\' && i+1 < len(q) {
+			switch q[i+1] {
+			case 'x':
+				n = 4
+			case 'u':
+				n = 6
+			case 'U':
+				n = 10
+			default:
+				n = 2
+			}
+		}
+		if i+n > maxErrorText+1 {
+			break
+		}
+		i += n
+	}
+	return q[:i] + `..."`
 }
 
 // LoadAllowList reads and parses an allow file of at most MaxAllowFileBytes.

@@ -36,6 +36,7 @@ func TestParseAllowList(t *testing.T) {
 		{name: "short", file: a + "\n\n" + a[:63] + "\n", errLine: 3, errText: "is not a fingerprint"},
 		{name: "not hex", file: "zz" + a[2:], errLine: 1, errText: "is not a fingerprint"},
 		{name: "long junk clipped", file: strings.Repeat("x", 10000), errLine: 1, errText: `"` + strings.Repeat("x", maxErrorText) + `..."`},
+		{name: "invalid UTF-8 clipped whole escapes", file: strings.Repeat("\x9f", 29), errLine: 1, errText: `"` + strings.Repeat(`\x9f`, maxErrorText/4) + `..."`},
 		{name: "PEM key", file: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", errLine: 1, errText: "only certificates"},
 		{name: "PEM unterminated", file: "\n\n" + strings.Split(string(pemA), "-----END")[0], errLine: 3, errText: "without its END line"},
 		{name: "PEM garbage", file: "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", errLine: 1, errText: "malformed PEM"},
