@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -122,7 +123,12 @@ var benchSets struct {
 }
 
 func TestMain(m *testing.M) {
-	parallelism = 3 // several workers even on one core: see the "many" layout
+	flag.Parse()
+	if flag.Lookup("test.bench").Value.String() == "" {
+		// Tests: several workers even on one core (see the "many"
+		// layout). Benchmarks use GOMAXPROCS, as the store does.
+		parallelism = 3
+	}
 	code := m.Run()
 	benchSets.mu.Lock()
 	for _, d := range benchSets.tmp {
