@@ -82,24 +82,13 @@ func run(t *testing.T, src Source, text string, tok *Tokenizer) (string, error) 
 	return out.b.String(), err
 }
 
-func TestSmoke(t *testing.T) {
-	var lines []string
-	var times []int64
-	for i := range 10 {
-		lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"m":"%s","d":%d,"pii_uid":"u%d"}`, i*1e9, []string{"a", "b"}[i%2], i*10, i%3))
-		times = append(times, int64(i)*1e9)
-	}
-	src := testSource(t, lines, times)
-	for _, tc := range []struct{ q, want string }{
-		{"limit 2", `{"time_ns":9000000000,"m":"b","d":90,"pii_uid":"u0","_source":"s1"}` + "\n" + `{"time_ns":8000000000,"m":"a","d":80,"pii_uid":"u2","_source":"s1"}` + "\n"},
-		{"stats count, sum(d), p50(d) by m", "m | count | sum_d | p50_d\n\"a\" | 5 | 200 | 40\n\"b\" | 5 | 250 | 50\n"},
-		{"where d >= 50 and m = \"a\"\nfields time_ns, d", "time_ns | d\n8000000000 | 80\n6000000000 | 60\n"},
-		{"stats count by m every 5s", "time_ns | m | count\n0 | \"a\" | 3\n0 | \"b\" | 2\n5000000000 | \"a\" | 2\n5000000000 | \"b\" | 3\n"},
-		{"stats distinct(pii_uid)", "distinct_pii_uid\n3\n"},
-		{"where not exists nope\nstats count", "count\n10\n"},
-		{"stats count by m\nwhere count > 4\nsort m desc", "m | count\n\"b\" | 5\n\"a\" | 5\n"},
-		{"sort d\nlimit 1\nfields d", "d\n0\n"},
-	} {
+// queryCase is a query and the text run gives for it.
+type queryCase struct{ q, want string }
+
+// checkQueries runs each query over src for a client with pii access.
+func checkQueries(t *testing.T, src Source, cases []queryCase) {
+	t.Helper()
+	for _, tc := range cases {
 		got, err := run(t, src, tc.q, nil)
 		if err != nil {
 			t.Errorf("%q: %v", tc.q, err)
@@ -109,6 +98,26 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("%q:\n%s\nwant:\n%s", tc.q, got, tc.want)
 		}
 	}
+}
+
+func TestSmoke(t *testing.T) {
+	var lines []string
+	var times []int64
+	for i := range 10 {
+		lines = append(lines, fmt.Sprintf(`{"time_ns":%d,"m":"%s","d":%d,"pii_uid":"u%d"}`, i*1e9, []string{"a", "b"}[i%2], i*10, i%3))
+		times = append(times, int64(i)*1e9)
+	}
+	src := testSource(t, lines, times)
+	checkQueries(t, src, []queryCase{
+		{"limit 2", `{"time_ns":9000000000,"m":"b","d":90,"pii_uid":"u0","_source":"s1"}` + "\n" + `{"time_ns":8000000000,"m":"a","d":80,"pii_uid":"u2","_source":"s1"}` + "\n"},
+		{"stats count, sum(d), p50(d) by m", "m | count | sum_d | p50_d\n\"a\" | 5 | 200 | 40\n\"b\" | 5 | 250 | 50\n"},
+		{"where d >= 50 and m = \"a\"\nfields time_ns, d", "time_ns | d\n8000000000 | 80\n6000000000 | 60\n"},
+		{"stats count by m every 5s", "time_ns | m | count\n0 | \"a\" | 3\n0 | \"b\" | 2\n5000000000 | \"a\" | 2\n5000000000 | \"b\" | 3\n"},
+		{"stats distinct(pii_uid)", "distinct_pii_uid\n3\n"},
+		{"where not exists nope\nstats count", "count\n10\n"},
+		{"stats count by m\nwhere count > 4\nsort m desc", "m | count\n\"b\" | 5\n\"a\" | 5\n"},
+		{"sort d\nlimit 1\nfields d", "d\n0\n"},
+	})
 }
 
 // TestPercentileRank checks nearest ranks where float arithmetic errs:

@@ -15,7 +15,7 @@ func TestCountFromFooters(t *testing.T) {
 		times = append(times, int64(i)*10)
 	}
 	src := testSource(t, lines, times) // times 0..40 in a segment, 50..90 in memory
-	for _, tc := range []struct{ q, want string }{
+	checkQueries(t, src, []queryCase{
 		{"stats count", "count\n10\n"},
 		{"stats count, count as n", "count | n\n10 | 10\n"},
 		{"since 0\nuntil 41\nstats count", "count\n5\n"},        // the whole block
@@ -25,16 +25,7 @@ func TestCountFromFooters(t *testing.T) {
 		{"since 1000\nstats count", "count\n0\n"},               // nothing: one row
 		{"where m = \"a\"\nstats count", "count\n10\n"},         // row by row
 		{"stats count, count(m)", "count | count_m\n10 | 10\n"}, // row by row
-	} {
-		got, err := run(t, src, tc.q, nil)
-		if err != nil {
-			t.Errorf("%q: %v", tc.q, err)
-			continue
-		}
-		if got != tc.want {
-			t.Errorf("%q:\n%s\nwant:\n%s", tc.q, got, tc.want)
-		}
-	}
+	})
 }
 
 // TestPercentileKinds checks percentiles kept as integers against those
@@ -48,19 +39,10 @@ func TestPercentileKinds(t *testing.T) {
 		times = append(times, int64(i))
 	}
 	src := testSource(t, lines, times) // d in memory: 2, 4, -1; in the segment: 3, 1, 2.5
-	for _, tc := range []struct{ q, want string }{
+	checkQueries(t, src, []queryCase{
 		{"stats p50(d), p99(d), p999(d)", "p50_d | p99_d | p999_d\n2 | 4 | 4\n"},
 		{"where time_ns != 3\nstats p50(d), max(d)", "p50_d | max_d\n2 | \"x\"\n"},
 		{"where time_ns = 3\nstats p50(d)", "p50_d\n2.5\n"},
 		{"where time_ns = 2\nstats p50(d)", "p50_d\nnull\n"},
-	} {
-		got, err := run(t, src, tc.q, nil)
-		if err != nil {
-			t.Errorf("%q: %v", tc.q, err)
-			continue
-		}
-		if got != tc.want {
-			t.Errorf("%q:\n%s\nwant:\n%s", tc.q, got, tc.want)
-		}
-	}
+	})
 }

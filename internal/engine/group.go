@@ -61,46 +61,41 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 		g.dims = append(g.dims, g.byDim(&fields[f], p.fields[f], sel))
 	}
 
-	// One number per row from its ids, mixed radix; when the product of
-	// the dimensions' sizes grows large, the numbers so far are replaced
-	// by dense ids, so it never overflows.
+	// One number per row from its ids, mixed radix. When the product of
+	// the dimensions' sizes passes maxTableID, the numbers so far are
+	// numbered densely (at most one per row), so the table of groups stays
+	// small and nothing overflows.
 	g.comp = slices.Grow(g.comp[:0], len(sel))[:len(sel)]
 	clear(g.comp)
 	radix := uint64(1)
 	for _, d := range g.dims {
-		if radix > 1<<40/d.n {
-			radix = denseIDs(g.comp)
+		if radix > maxTableID {
+			radix = g.densify()
 		}
 		for j, id := range d.ids {
 			g.comp[j] = g.comp[j]*d.n + uint64(id)
 		}
 		radix *= d.n
 	}
-
-	// Each row's group: found once per composite id in a slice, or in a
-	// map when ids go high.
-	var get func(c uint64) *group
-	var put func(c uint64, gr *group)
-	if radix <= maxTableID {
-		if uint64(len(g.table)) < radix {
-			g.table = make([]*group, radix)
-		}
-		t := g.table[:radix]
-		clear(t)
-		get, put = func(c uint64) *group { return t[c] }, func(c uint64, gr *group) { t[c] = gr }
-	} else {
-		m := make(map[uint64]*group)
-		get, put = func(c uint64) *group { return m[c] }, func(c uint64, gr *group) { m[c] = gr }
+	if radix > maxTableID {
+		radix = g.densify()
 	}
+
+	// Each row's group, found once per number.
+	if uint64(len(g.table)) < radix {
+		g.table = make([]*group, radix)
+	}
+	table := g.table[:radix]
+	clear(table)
 	g.gs = slices.Grow(g.gs[:0], len(sel))[:len(sel)]
 	for j, c := range g.comp {
-		gr := get(c)
+		gr := table[c]
 		if gr == nil {
 			var err error
 			if gr, err = g.find(j); err != nil {
 				return err
 			}
-			put(c, gr)
+			table[c] = gr
 		}
 		g.gs[j] = gr
 	}
@@ -116,19 +111,33 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 	return nil
 }
 
-// denseIDs replaces numbers by ids 0, 1, ... in order of first appearance
-// and returns how many there are.
-func denseIDs(xs []uint64) uint64 {
-	ids := make(map[uint64]uint64)
-	for j, x := range xs {
-		id, ok := ids[x]
-		if !ok {
-			id = uint64(len(ids))
-			ids[x] = id
-		}
-		xs[j] = id
+// densify replaces the rows' numbers by dense ones and returns how many
+// there are.
+func (g *grouper) densify() uint64 {
+	ids := make([]uint32, len(g.comp))
+	uniq := firstSeen(ids, func(j int) uint64 { return g.comp[j] })
+	for j, id := range ids {
+		g.comp[j] = uint64(id)
 	}
-	return max(uint64(len(ids)), 1)
+	return uint64(len(uniq))
+}
+
+// firstSeen sets ids[j] to the id of key(j): 0, 1, ... in order of first
+// appearance. It returns the keys by id.
+func firstSeen[K comparable](ids []uint32, key func(j int) K) []K {
+	seen := make(map[K]uint32)
+	var uniq []K
+	for j := range ids {
+		k := key(j)
+		id, ok := seen[k]
+		if !ok {
+			id = uint32(len(uniq))
+			seen[k] = id
+			uniq = append(uniq, k)
+		}
+		ids[j] = id
+	}
+	return uniq
 }
 
 // find returns the group of selected row j, making it if it is new.
@@ -172,25 +181,8 @@ func (g *grouper) everyDim(b *block, sel []int32) dim {
 		}
 		return dim{ids: ids, n: span + 1, val: func(id uint32) Val { return intVal(lo + int64(id)*every) }}
 	}
-	return denseInts(ids, sel, bucket, intVal)
-}
-
-// denseInts gives ids in order of first appearance to the integers x(i)
-// of the rows sel; key is the key value of an integer.
-func denseInts(ids []uint32, sel []int32, x func(i int32) int64, key func(int64) Val) dim {
-	seen := make(map[int64]uint32)
-	var uniq []int64
-	for j, i := range sel {
-		v := x(i)
-		id, ok := seen[v]
-		if !ok {
-			id = uint32(len(uniq))
-			seen[v] = id
-			uniq = append(uniq, v)
-		}
-		ids[j] = id
-	}
-	return dim{ids: ids, n: max(uint64(len(uniq)), 1), val: func(id uint32) Val { return key(uniq[id]) }}
+	uniq := firstSeen(ids, func(j int) int64 { return bucket(sel[j]) })
+	return dim{ids: ids, n: uint64(len(uniq)), val: func(id uint32) Val { return intVal(uniq[id]) }}
 }
 
 // byDim is the key value of a by field: its first value (see

@@ -9,9 +9,9 @@ import (
 
 // TestWideGroups checks the grouping of keys too wide for the per-block
 // tables against the naive evaluator: integers and buckets spanning more
-// than maxDimIDs get dense ids, composite ids beyond maxTableID go through
-// a map, and five dimensions of a thousand values each make the composite
-// numbers dense again before they could overflow.
+// than maxDimIDs get dense ids, and composite ids beyond maxTableID are
+// numbered densely, after the last dimension or, with five dimensions of
+// a thousand values each, between dimensions too.
 func TestWideGroups(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var lines []line

@@ -45,7 +45,8 @@ const (
 	// maxDimIDs bounds the ids of one group-key dimension in a block: a
 	// dimension with more possible ids (a wide integer range) gets dense
 	// ids instead. maxTableID bounds the composite ids whose groups are
-	// found in a slice (of that many pointers, reused); above, a map.
+	// found by index in a table (of that many pointers, reused); wider
+	// ones are numbered densely first (at most a block's rows).
 	maxDimIDs  = 1 << 16
 	maxTableID = 1 << 16
 )

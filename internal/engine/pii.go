@@ -160,10 +160,16 @@ func (t *Tokenizer) record(v *dremel.Value) {
 // _line that mentions pii_ is treated as personal data, and so is every
 // _line_b64 (bytes that are not text, which no one can check).
 func wrappedPII(path []string, v Val) bool {
-	if len(path) != 1 || v.Kind != Str {
+	if !wrappedLine(path) || v.Kind != Str {
 		return false
 	}
 	return path[0] == "_line" && strings.Contains(v.S, piiPrefix) || path[0] == "_line_b64"
+}
+
+// wrappedLine reports whether path is where a line that was not an event
+// is kept whole: _line, or _line_b64.
+func wrappedLine(path []string) bool {
+	return len(path) == 1 && (path[0] == "_line" || path[0] == "_line_b64")
 }
 
 // cell returns the value of the field at path as the client may see it:

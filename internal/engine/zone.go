@@ -87,7 +87,7 @@ func compileZone(c query.Cond, res resolver, tok *Tokenizer) (zone, error) {
 // tokens, which zone maps know nothing of: personal data, and the text of
 // lines that were not events (see wrappedPII).
 func tokenized(tok *Tokenizer, path []string) bool {
-	return tok != nil && (isPII(path) || len(path) == 1 && (path[0] == "_line" || path[0] == "_line_b64"))
+	return tok != nil && (isPII(path) || wrappedLine(path))
 }
 
 func compileZones(cs []query.Cond, res resolver, tok *Tokenizer) ([]zone, error) {
