@@ -161,6 +161,9 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	s := &supervisor{cfg: cfg, log: log, buf: capture.NewBuffer(int(cfg.bufferBytes)), stderr: stderr}
+	// Lines that find the disk idle are written by the goroutine that read
+	// them; the writer takes over whatever queues behind a slow write.
+	s.buf.SetWriter(s.write)
 	return s.run()
 }
 

@@ -23,6 +23,11 @@ type Counts struct {
 }
 
 // Reader reads one stream of a program and queues its lines.
+//
+// One goroutine at a time reads the stream. It is the one that called Run
+// until a direct write of its lines stalls (see Buffer.Put); then the
+// watchdog starts another goroutine that reads on into the queue, and Run
+// returns when the last of them reaches the end of the stream.
 type Reader struct {
 	stream string // "stdout" or "stderr"
 	buf    *Buffer
@@ -31,6 +36,11 @@ type Reader struct {
 	// onSplit, when set, is called for each over-long line once it ends.
 	onSplit func(stream string, bytes int64, parts int)
 
+	src    io.Reader
+	result chan error // the outcome, from a goroutine that took over
+	rescue func()     // c.takeOver, made once
+
+	// Owned by the goroutine reading the stream.
 	pending []byte // an unfinished line, at most MaxLineBytes
 	out     []byte // lines of the current read, not yet queued
 	outN    int    // how many lines out holds
@@ -41,35 +51,61 @@ type Reader struct {
 
 // NewReader returns a Reader for stream ("stdout" or "stderr").
 func NewReader(stream string, buf *Buffer, now func() time.Time, counts *Counts, onSplit func(string, int64, int)) *Reader {
-	return &Reader{stream: stream, buf: buf, now: now, counts: counts, onSplit: onSplit}
+	c := &Reader{stream: stream, buf: buf, now: now, counts: counts, onSplit: onSplit, result: make(chan error, 1)}
+	c.rescue = c.takeOver
+	return c
 }
 
 // Run reads r until EOF or an error, queueing every line, and keeps a
 // partial last line. It returns nil at EOF.
 func (c *Reader) Run(r io.Reader) error {
+	c.src = r
+	if replaced, err := c.loop(); !replaced {
+		return err
+	}
+	return <-c.result
+}
+
+// takeOver is called by the Buffer's watchdog while the reading goroutine
+// is stuck writing its lines: another goroutine reads on. The stuck one
+// keeps the old out, which it is writing.
+func (c *Reader) takeOver() {
+	c.out, c.outN = nil, 0
+	go func() {
+		if replaced, err := c.loop(); !replaced {
+			c.result <- err
+		}
+	}()
+}
+
+// loop reads the stream to its end; replaced reports that another
+// goroutine took over, and then loop has touched nothing since.
+func (c *Reader) loop() (replaced bool, err error) {
 	rb := make([]byte, readBytes)
 	for {
-		n, err := r.Read(rb)
-		if n > 0 {
-			c.feed(rb[:n], c.now().UnixNano())
+		n, err := c.src.Read(rb)
+		if n > 0 && c.feed(rb[:n], c.now().UnixNano()) {
+			return true, nil
 		}
 		if err != nil {
 			if len(c.pending) > 0 || c.part > 0 {
 				c.line(c.pending, c.now().UnixNano())
 				c.pending = c.pending[:0]
-				c.flush()
+				if c.flush() {
+					return true, nil
+				}
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
-				return nil
+				return false, nil
 			}
-			return err
+			return false, err
 		}
 	}
 }
 
 // feed splits p into lines; lines are queued once per read so the writer
-// sees whole batches.
-func (c *Reader) feed(p []byte, t int64) {
+// sees whole batches. It reports whether another goroutine took over.
+func (c *Reader) feed(p []byte, t int64) (replaced bool) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
@@ -91,14 +127,21 @@ func (c *Reader) feed(p []byte, t int64) {
 		}
 		p = p[i+1:]
 	}
-	c.flush()
+	return c.flush()
 }
 
-func (c *Reader) flush() {
+// flush queues (or writes) the lines of out; it reports whether another
+// goroutine took over meanwhile.
+func (c *Reader) flush() (replaced bool) {
 	if c.outN == 0 {
-		return
+		return false
 	}
-	c.out, c.outN = c.buf.Put(c.out, c.outN), 0
+	next, replaced := c.buf.Put(c.out, c.outN, c.rescue)
+	if replaced {
+		return true
+	}
+	c.out, c.outN = next, 0
+	return false
 }
 
 // cutPieces emits leading pieces of an over-long line while more than

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -191,8 +194,8 @@ func TestRandomStreamsRebuildExactly(t *testing.T) {
 
 func TestBufferDropsWhenFullAndCounts(t *testing.T) {
 	buf := NewBuffer(100)
-	buf.Put(bytes.Repeat([]byte("a"), 60), 1)
-	buf.Put(bytes.Repeat([]byte("b"), 60), 3)
+	buf.Put(bytes.Repeat([]byte("a"), 60), 1, nil)
+	buf.Put(bytes.Repeat([]byte("b"), 60), 3, nil)
 	lines, drops, ok := buf.Take()
 	if !ok || len(lines) != 60 || drops != (Drops{Lines: 3, Bytes: 60}) {
 		t.Fatalf("Take = %d bytes, %+v, %v", len(lines), drops, ok)
@@ -229,4 +232,160 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// stallingWriter is a Buffer's write function whose first call blocks until
+// release is closed, like a write to a stalled disk.
+type stallingWriter struct {
+	release chan struct{}
+	entered chan struct{}
+	mu      sync.Mutex
+	calls   int
+	out     []byte
+}
+
+func (w *stallingWriter) write(p []byte) bool {
+	w.mu.Lock()
+	w.calls++
+	first := w.calls == 1
+	w.mu.Unlock()
+	if first {
+		close(w.entered)
+		<-w.release
+	}
+	w.mu.Lock()
+	w.out = append(w.out, p...)
+	w.mu.Unlock()
+	return true
+}
+
+// TestStalledDirectWriteKeepsReading: while a direct write is stuck, the
+// program can go on writing its whole output (another goroutine reads on),
+// and once the disk is back every line is there once and in order, or, past
+// the Buffer's limit, counted as dropped.
+func TestStalledDirectWriteKeepsReading(t *testing.T) {
+	for _, limit := range []int{1 << 20, 2000} {
+		t.Run(strconv.Itoa(limit), func(t *testing.T) {
+			var in []byte
+			var lines [][]byte
+			for i := range 500 {
+				l := fmt.Appendf(nil, `{"time_ns":%d,"n":"%s"}`+"\n", i+1, strings.Repeat("x", i%37))
+				in = append(in, l...)
+				lines = append(lines, l)
+			}
+			buf := NewBuffer(limit)
+			w := &stallingWriter{release: make(chan struct{}), entered: make(chan struct{})}
+			buf.SetWriter(w.write)
+			pr, pw := io.Pipe()
+			r := NewReader("stdout", buf, now, &Counts{}, nil)
+			done := make(chan error, 1)
+			go func() { done <- r.Run(pr) }()
+
+			// The first line goes out alone and stalls; the rest must still be
+			// read although nobody takes from the Buffer.
+			if _, err := pw.Write(lines[0]); err != nil {
+				t.Fatal(err)
+			}
+			<-w.entered
+			wrote := make(chan struct{})
+			go func() {
+				defer close(wrote)
+				for _, l := range lines[1:] {
+					pw.Write(l)
+				}
+				pw.Close()
+			}()
+			select {
+			case <-wrote:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the program was blocked by a stalled write")
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("Run returned %v while its write was still stalled", err)
+			default:
+			}
+			close(w.release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			buf.Close()
+			got := append([]byte{}, w.out...)
+			var drops Drops
+			for {
+				b, d, ok := buf.Take()
+				if !ok {
+					break
+				}
+				got = append(got, b...)
+				drops.Lines += d.Lines
+				drops.Bytes += d.Bytes
+			}
+			// got must be in's lines in order with drops.Lines of them missing.
+			rest := got
+			missing, missingBytes := 0, 0
+			for _, l := range lines {
+				if bytes.HasPrefix(rest, l) {
+					rest = rest[len(l):]
+					continue
+				}
+				missing++
+				missingBytes += len(l)
+			}
+			if len(rest) != 0 {
+				t.Fatalf("%d bytes out of order or unknown: %.80q", len(rest), rest)
+			}
+			if int64(missing) != drops.Lines || int64(missingBytes) != drops.Bytes {
+				t.Fatalf("%d lines (%d bytes) missing, %+v counted as dropped", missing, missingBytes, drops)
+			}
+			if limit > len(in) && missing != 0 {
+				t.Fatalf("%d lines dropped with room for all", missing)
+			}
+			if limit < len(in) && missing == 0 {
+				t.Fatal("nothing dropped past the limit")
+			}
+		})
+	}
+}
+
+// TestDirectWritesAndTakesKeepOrder: lines written directly by readers and
+// lines the writer takes from the queue reach the disk once each, in order.
+func TestDirectWritesAndTakesKeepOrder(t *testing.T) {
+	buf := NewBuffer(1 << 30)
+	var mu sync.Mutex
+	var out []byte
+	slow := rand.New(rand.NewPCG(1, 2))
+	write := func(p []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, p...)
+		if slow.IntN(4) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		return true
+	}
+	buf.SetWriter(write)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for {
+			b, _, ok := buf.Take()
+			if !ok {
+				return
+			}
+			write(b)
+		}
+	}()
+	var in []byte
+	for i := range 20000 {
+		in = fmt.Appendf(in, `{"time_ns":%d}`+"\n", i+1)
+	}
+	if err := NewReader("stdout", buf, now, &Counts{}, nil).Run(&chunkedReader{data: in, n: 777}); err != nil {
+		t.Fatal(err)
+	}
+	buf.Close()
+	<-writerDone
+	if !bytes.Equal(out, in) {
+		t.Fatalf("written %d bytes, want %d in order", len(out), len(in))
+	}
 }

@@ -28,4 +28,12 @@
 // it can write again. A program is therefore never blocked by a stalled disk
 // for longer than it takes to fill its own pipe once the supervisor stops
 // reading, which it does not.
+//
+// A batch of lines that finds nothing queued and no write under way is
+// written by the goroutine that read it (Buffer.SetWriter): on a healthy
+// disk each read costs one goroutine and no wake-ups. Should that write
+// stall for a whole directStall interval, a watchdog starts another
+// goroutine that reads the stream on into the Buffer, exactly as above; the
+// stuck goroutine keeps only the batch it is writing, and no line is
+// written twice or out of order (the writer waits for the stuck write).
 package capture

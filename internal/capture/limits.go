@@ -1,5 +1,7 @@
 package capture
 
+import "time"
+
 const (
 	// MaxLineBytes is the longest line kept whole (DESIGN section 2: events
 	// of at least 256 KiB are kept whole, and a chunk stays under 1 MB).
@@ -24,3 +26,10 @@ const (
 
 // ownReserve is buffer room kept for Stele's own events beyond the limit.
 const ownReserve = 1 << 20
+
+// directStall is how often the Buffer's watchdog looks for a direct write
+// that has stalled: one running through a whole interval (so for at least
+// this long, at most twice it) has its stream read on by another goroutine.
+// The program's pipe (1 MiB where the kernel allows) holds its output
+// meanwhile.
+const directStall = 200 * time.Millisecond
