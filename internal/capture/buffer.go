@@ -75,8 +75,8 @@ func (b *Buffer) SetWriter(write func([]byte) bool) {
 // fill next: when the queue is empty the two swap, saving a copy on the hot
 // path.
 //
-// With a write function set and nothing queued or being written, Put
-// writes the lines itself. If that write stalls for longer than
+// With a write function set, a rescue function given, and nothing queued
+// or being written, Put writes the lines itself. If that write stalls for longer than
 // directStall, the watchdog calls rescue, at most once, from another
 // goroutine, and Put returns rescued == true once the write is done: the
 // caller has been replaced and must not touch what rescue took over.
@@ -88,7 +88,7 @@ func (b *Buffer) Put(lines []byte, n int, rescue func()) (next []byte, rescued b
 		b.mu.Unlock()
 		return lines[:0], false
 	}
-	if b.write != nil && !b.failed && b.writing == nobody && len(b.data) == 0 && b.drops == (Drops{}) {
+	if rescue != nil && b.write != nil && !b.failed && b.writing == nobody && len(b.data) == 0 && b.drops == (Drops{}) {
 		b.seq++
 		d := &directWrite{seq: b.seq, rescue: rescue}
 		b.writing, b.direct = putCaller, d

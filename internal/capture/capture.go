@@ -39,6 +39,7 @@ type Reader struct {
 	src    io.Reader
 	result chan error // the outcome, from a goroutine that took over
 	rescue func()     // c.takeOver, made once
+	busy   bool       // the last read filled the read buffer
 
 	// Owned by the goroutine reading the stream.
 	pending []byte // an unfinished line, at most MaxLineBytes
@@ -84,6 +85,7 @@ func (c *Reader) loop() (replaced bool, err error) {
 	rb := make([]byte, readBytes)
 	for {
 		n, err := c.src.Read(rb)
+		c.busy = n == len(rb)
 		if n > 0 && c.feed(rb[:n], c.now().UnixNano()) {
 			return true, nil
 		}
@@ -136,7 +138,13 @@ func (c *Reader) flush() (replaced bool) {
 	if c.outN == 0 {
 		return false
 	}
-	next, replaced := c.buf.Put(c.out, c.outN, c.rescue)
+	// A stream that fills whole reads is fastest with reading and writing
+	// overlapped, so it queues for the writer; a quieter one writes itself.
+	rescue := c.rescue
+	if c.busy {
+		rescue = nil
+	}
+	next, replaced := c.buf.Put(c.out, c.outN, rescue)
 	if replaced {
 		return true
 	}

@@ -38,6 +38,24 @@ func capture(t *testing.T, stream string, input []byte, readSize int) (out []byt
 	return out, counts
 }
 
+// cyclingReader returns data in reads of the given sizes, in turn.
+type cyclingReader struct {
+	data  []byte
+	sizes []int
+	i     int
+}
+
+func (r *cyclingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), r.sizes[r.i%len(r.sizes)], len(r.data))
+	r.i++
+	copy(p, r.data[:n])
+	r.data = r.data[n:]
+	return n, nil
+}
+
 type chunkedReader struct {
 	data []byte
 	n    int
@@ -355,9 +373,11 @@ func TestDirectWritesAndTakesKeepOrder(t *testing.T) {
 	var mu sync.Mutex
 	var out []byte
 	slow := rand.New(rand.NewPCG(1, 2))
+	var direct, taken int
 	write := func(p []byte) bool {
 		mu.Lock()
 		defer mu.Unlock()
+		direct++
 		out = append(out, p...)
 		if slow.IntN(4) == 0 {
 			time.Sleep(time.Millisecond)
@@ -374,18 +394,27 @@ func TestDirectWritesAndTakesKeepOrder(t *testing.T) {
 				return
 			}
 			write(b)
+			mu.Lock()
+			direct--
+			taken++
+			mu.Unlock()
 		}
 	}()
 	var in []byte
-	for i := range 20000 {
+	for i := range 150000 {
 		in = fmt.Appendf(in, `{"time_ns":%d}`+"\n", i+1)
 	}
-	if err := NewReader("stdout", buf, now, &Counts{}, nil).Run(&chunkedReader{data: in, n: 777}); err != nil {
+	// Full reads queue for the writer, short ones are written directly.
+	src := &cyclingReader{data: in, sizes: []int{777, readBytes, 5000, readBytes, readBytes, 1}}
+	if err := NewReader("stdout", buf, now, &Counts{}, nil).Run(src); err != nil {
 		t.Fatal(err)
 	}
 	buf.Close()
 	<-writerDone
 	if !bytes.Equal(out, in) {
 		t.Fatalf("written %d bytes, want %d in order", len(out), len(in))
+	}
+	if direct == 0 || taken == 0 {
+		t.Fatalf("%d direct writes and %d taken batches: both paths should be used", direct, taken)
 	}
 }
