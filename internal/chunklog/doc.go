@@ -6,7 +6,8 @@
 // # Directory layout
 //
 //	DIR/
-//	  lock              flock(2)ed while a Log is open: one writer per DIR
+//	  lock              flock(2)ed while a Log is open: one writer per DIR;
+//	                    holds the id reservation (12 id digits)
 //	  1CQX7HZ2P4M9      a chunk: NDJSON lines, each ending in '\n'
 //	  1CQX7HZ2P4M9.sum  its checksums, written once when the chunk closes
 //	  1CQX7HZ2P4MC      the latest chunk: still growing, no .sum yet
@@ -18,7 +19,12 @@
 // (ASCII order, so ids of equal length sort as their numbers do). The number
 // is max(previous id + 1, wall clock in microseconds): ids strictly increase
 // across restarts and backward clock jumps, and are never reused, because the
-// newest chunk is never discarded and so the newest id is always on disk.
+// lock file durably holds a reservation above every id issued (up to
+// idReserve, a minute, ahead; renewed with one fsync when ids reach it), and
+// an opened log continues above both it and every chunk on disk. A restart
+// may thus make ids jump up to a minute ahead of the wall clock, which they
+// keep until the clock catches up. A new chunk's directory entry becomes
+// durable with its first fsync, at most one fsync interval later.
 //
 // # Checksum file (.sum)
 //

@@ -34,6 +34,11 @@ const (
 	// the oldest chunks are discarded: room for the latest chunk and its .sum.
 	minFreeBytes = 4 * MaxChunkBytes
 
+	// idReserve is how far ahead of the newest id the lock file reserves
+	// ids, durably, before they are used: a restart continues after the
+	// reservation, so its ids jump ahead of the wall clock by at most this.
+	idReserve = time.Minute
+
 	// housekeepingInterval is how often age rotation, age retention and the
 	// free-space check run when nothing is appended.
 	housekeepingInterval = time.Second

@@ -83,6 +83,7 @@ type openChunk struct {
 	openedMono time.Duration
 	sum        *summer
 	dirty      bool // written since the last fsync
+	newInDir   bool // its directory entry may not be durable yet
 }
 
 // Log is an open chunk directory. Its methods are safe for concurrent use.
@@ -101,7 +102,8 @@ type Log struct {
 	closed   []closedChunk // oldest first
 	cur      *openChunk    // nil only after a failed rotation or Close
 	lastID   uint64
-	total    int64 // bytes of all chunks on disk
+	reserved uint64 // ids up to this are durably reserved in the lock file
+	total    int64  // bytes of all chunks on disk
 	changed  chan struct{}
 	watched  bool
 	done     bool
@@ -206,14 +208,26 @@ func (l *Log) path(name string) string { return filepath.Join(l.opts.Dir, name) 
 func (l *Log) nowNS() int64 { return l.opts.Now().UnixNano() }
 
 // nextIDLocked returns a fresh id: later than every id before, even if the
-// wall clock went backwards.
-func (l *Log) nextIDLocked() string {
+// wall clock went backwards or a crash lost the newest chunk's directory
+// entry. Ids are reserved ahead in the lock file, made durable before any
+// of them is used: one fsync per idReserve of ids rather than one per chunk.
+func (l *Log) nextIDLocked() (string, error) {
 	n := uint64(max(l.opts.Now().UnixMicro(), 0))
 	if n <= l.lastID {
 		n = l.lastID + 1
 	}
+	if n > l.reserved {
+		r := n + uint64(idReserve/time.Microsecond)
+		if _, err := l.lock.WriteAt([]byte(formatID(r)), 0); err != nil {
+			return "", fmt.Errorf("chunklog: reserve ids: %w", err)
+		}
+		if err := l.fsync(l.lock); err != nil {
+			return "", fmt.Errorf("chunklog: reserve ids: %w", err)
+		}
+		l.reserved = r
+	}
 	l.lastID = n
-	return formatID(n)
+	return formatID(n), nil
 }
 
 // Write appends a batch of whole lines, each ending in '\n', closing chunks
@@ -406,20 +420,17 @@ func (l *Log) rotateLocked(reason string) error {
 	if l.done {
 		return nil
 	}
-	id := l.nextIDLocked()
+	id, err := l.nextIDLocked()
+	if err != nil {
+		return err
+	}
 	f, err := os.OpenFile(l.path(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("chunklog: create chunk %s: %w", id, err)
 	}
-	if err := l.syncDir(); err != nil {
-		f.Close()
-		os.Remove(l.path(id))
-		return fmt.Errorf("chunklog: create chunk %s: %w", id, err)
-	}
-	l.cur = &openChunk{id: id, f: f, openedMono: l.opts.Mono(), sum: newSummer()}
-	// The lock file keeps the newest id ever issued: the newest chunk may be
-	// deleted when empty, and ids must never be issued twice.
-	_, _ = l.lock.WriteAt([]byte(id), 0)
+	// The directory entry becomes durable with the chunk's first fsync
+	// (syncLatest) or its closing batch: its id is safe already.
+	l.cur = &openChunk{id: id, f: f, openedMono: l.opts.Mono(), sum: newSummer(), newInDir: true}
 	l.notifyLocked()
 	if prev != nil && reason != "" {
 		info := prev.Info
@@ -511,9 +522,6 @@ func (l *Log) syncClosed(jobs []closeJob) []closeFailure {
 		if err := os.Rename(l.path(job.id+".sum.tmp"), l.path(job.id+".sum")); err != nil {
 			failed = append(failed, closeFailure{job.id, err})
 		}
-	}
-	if err := l.fsync(l.lock); err != nil && len(ready) > 0 {
-		failed = append(failed, closeFailure{ready[0].id, err})
 	}
 	if err := l.syncDir(); err != nil && len(ready) > 0 {
 		failed = append(failed, closeFailure{ready[0].id, err})
@@ -677,11 +685,16 @@ func (l *Log) syncLatest() {
 		return
 	}
 	c.dirty = false
-	f := c.f
+	f, newInDir := c.f, c.newInDir
+	c.newInDir = false
 	l.mu.Unlock()
-	if err := l.fsync(f); err != nil && !errors.Is(err, os.ErrClosed) {
+	err := l.fsync(f)
+	if err == nil && newInDir {
+		err = l.syncDir()
+	}
+	if err != nil && !errors.Is(err, os.ErrClosed) {
 		l.mu.Lock()
-		c.dirty = true
+		c.dirty, c.newInDir = true, c.newInDir || newInDir
 		l.ownEventLocked("fsync_failed", func(b *event.Builder) {
 			b.Str("id", c.id)
 			b.Str("error", err.Error())

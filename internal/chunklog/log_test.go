@@ -591,3 +591,61 @@ func TestIDTime(t *testing.T) {
 		t.Fatal("IDTime accepted an id of the wrong length")
 	}
 }
+
+// TestIDsNeverReusedWhenNewestChunksVanish: a power loss can lose the
+// directory entries of chunks created since the last fsync; the ids they
+// had (which a store may have seen) are never issued again, even with the
+// wall clock stepped back. Rotations within one reservation do not rewrite
+// the lock file.
+func TestIDsNeverReusedWhenNewestChunksVanish(t *testing.T) {
+	c := newFakeClock()
+	o := testOptions(t.TempDir(), c)
+	l := mustOpen(t, o)
+	lock0, err := os.ReadFile(filepath.Join(o.Dir, "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := l.Append(appLine(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := listIDs(l)
+	if len(ids) < 4 {
+		t.Fatalf("only %d chunks", len(ids))
+	}
+	if lock1, _ := os.ReadFile(filepath.Join(o.Dir, "lock")); !bytes.Equal(lock1, lock0) {
+		t.Fatalf("lock file rewritten within one reservation: %q then %q", lock0, lock1)
+	}
+	newest := ids[len(ids)-1]
+	l.closeFiles()
+	l.stopLoops()
+	// Lose the three newest chunks, as if their creation never reached the
+	// disk, and step the clock back.
+	for _, id := range ids[len(ids)-3:] {
+		os.Remove(filepath.Join(o.Dir, id))
+		os.Remove(filepath.Join(o.Dir, id+".sum"))
+	}
+	c.jump(-24 * time.Hour)
+	l = mustOpen(t, o)
+	defer l.Close()
+	if id := listIDs(l)[len(listIDs(l))-1]; id <= newest {
+		t.Fatalf("id %s issued after %s had been used", id, newest)
+	}
+	// Once ids pass the reservation, it is renewed.
+	c.advance(2 * idReserve)
+	for i := range 300 {
+		if err := l.Append(appLine(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock2, _ := os.ReadFile(filepath.Join(o.Dir, "lock"))
+	r, err := parseID(string(lock2))
+	if err != nil {
+		t.Fatalf("lock file %q: %v", lock2, err)
+	}
+	ids = listIDs(l)
+	if last, _ := parseID(ids[len(ids)-1]); last > r {
+		t.Fatalf("id %s issued beyond the reservation %s", ids[len(ids)-1], lock2)
+	}
+}
