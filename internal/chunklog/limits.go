@@ -50,7 +50,7 @@ const maxChunkOnDisk = MaxChunkBytes + MaxRecordBytes
 
 // maxPendingCloses bounds the closed chunks waiting to be fsynced: beyond
 // it, rotation waits for the disk.
-const maxPendingCloses = 8
+const maxPendingCloses = 16
 
 // ownEventReserve is room kept in every chunk for the log's own events,
 // such as the shutdown event written into the chunk it closes.
