@@ -47,6 +47,24 @@ func estimateFlate(p []byte) int {
 	return int(int64(z) * int64(len(p)) / flateSample)
 }
 
+// cheapFlateEstimate estimates the size of appendFlateBest(nil, p) for
+// less than compressing p costs: Huffman codes alone from p's byte
+// histogram, LZ matching from a modeSample from p's middle. A sample
+// smaller than flate's window sees fewer repeats than flate does, so the
+// LZ part errs on the large side; callers leave a margin. It returns 0
+// (flate may win) when p is no larger than two samples, as estimateFlate
+// does.
+func cheapFlateEstimate(p []byte) int {
+	if len(p) <= 2*modeSample {
+		return 0
+	}
+	mid := len(p)/2 - modeSample/2
+	s := p[mid : mid+modeSample]
+	var buf [modeSample / 2]byte // a sample that compresses well fits
+	z := len(appendFlate(buf[:0], s, lz))
+	return min(huffmanSize(p), int(int64(z)*int64(len(p))/modeSample))
+}
+
 // flateMode is how appendFlate compresses. Both make standard DEFLATE,
 // which one decoder reads.
 type flateMode int
@@ -59,6 +77,10 @@ const (
 	// the hybrid encoding took out) the short matches lz finds cost more
 	// bits than they save, and finding them is most of flate's time.
 	huffmanOnly
+	// lzFast is flate's fastest LZ matching, used only to estimate: it
+	// finds fewer and shorter repeats than lz for a fraction of the time,
+	// so where it beats huffmanOnly, lz does too.
+	lzFast
 )
 
 // modeSample is the size of the sample on which appendFlateBest tries
@@ -76,19 +98,20 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 	if e.Fast {
 		return appendFlate(dst, p, huffmanOnly)
 	}
-	if len(p) <= 2*modeSample {
-		h := appendFlate(dst, p, huffmanOnly)
-		z := appendFlate(nil, p, lz)
-		if len(z) < len(h)-len(dst) {
-			return append(dst, z...)
-		}
-		return h
+	s := p
+	if len(p) > modeSample {
+		mid := len(p)/2 - modeSample/2
+		s = p[mid : mid+modeSample]
 	}
-	mid := len(p)/2 - modeSample/2
-	s := p[mid : mid+modeSample]
 	var buf [modeSample / 2]byte // a sample that compresses well fits
 	mode := huffmanOnly
-	if len(appendFlate(buf[:0], s, lz)) < len(appendFlate(buf[:0], s, huffmanOnly)) {
+	// lzFast decides when it is far from huffmanOnly either way; when
+	// close, lz's better matching may tip it, and lz is tried.
+	h := len(appendFlate(buf[:0], s, huffmanOnly))
+	switch f := len(appendFlate(buf[:0], s, lzFast)); {
+	case f < h-h/8:
+		mode = lz
+	case f < h+h/8 && len(appendFlate(buf[:0], s, lz)) < h:
 		mode = lz
 	}
 	return appendFlate(dst, p, mode)
@@ -120,6 +143,7 @@ type deflater struct {
 var deflaters = [...]sync.Pool{
 	lz:          {New: func() any { return newDeflater(flateLevel) }},
 	huffmanOnly: {New: func() any { return newDeflater(flate.HuffmanOnly) }},
+	lzFast:      {New: func() any { return newDeflater(flate.BestSpeed) }},
 }
 
 func newDeflater(level int) *deflater {

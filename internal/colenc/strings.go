@@ -145,7 +145,7 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 		return append(dst, vals[0]...)
 	}
 	if dict == nil {
-		return appendSmallest(dst, appendPlainOrFlate(nil, vals), vals)
+		return appendNoDict(dst, vals)
 	}
 	raw := 0
 	for _, v := range vals {
@@ -190,7 +190,7 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	// bytes.
 	plain := appendPlain(nil, vals)
 	pf := plain
-	if len(plain) >= minFlate && estimateFlate(plain) < best+best/8 {
+	if len(plain) >= minFlate && cheapFlateEstimate(plain) < best+best/8 {
 		if z := appendFlateBest([]byte{StrFlate}, plain); len(z) < len(plain) {
 			pf = z
 		}
@@ -222,15 +222,26 @@ func estimateDict(dict []string, idx []uint32) int {
 	return size + min(packedLen(len(idx), Width(uint64(k-1))), huffmanSize(indexBytes(idx, k)))
 }
 
-// appendSmallest appends enc, or the split encoding of vals if that is
-// smaller.
-func appendSmallest(dst, enc []byte, vals []string) []byte {
+// appendNoDict appends vals, too varied for a dictionary, split or plain
+// or under flate, whichever is smallest. Split is measured first: when it
+// applies it usually wins by far, and an estimate then spares compressing
+// all the values to find that flate cannot come near it.
+func appendNoDict(dst []byte, vals []string) []byte {
+	var split []byte
 	if len(vals) >= 64 {
-		if split := appendSplit(nil, vals); split != nil && len(split) < len(enc) {
-			return append(dst, split...)
+		split = appendSplit(nil, vals)
+	}
+	plain := appendPlain(nil, vals)
+	pf := plain
+	if len(plain) >= minFlate && (split == nil || cheapFlateEstimate(plain) < len(split)+len(split)/8) {
+		if z := appendFlateBest([]byte{StrFlate}, plain); len(z) < len(plain) {
+			pf = z
 		}
 	}
-	return append(dst, enc...)
+	if split != nil && len(split) < len(pf) {
+		return append(dst, split...)
+	}
+	return append(dst, pf...)
 }
 
 // appendPlainOrFlate appends the plain encoding of vals, or its flate
