@@ -33,8 +33,11 @@ type Writer struct {
 	bw   *bufio.Writer
 	off  int64
 
-	schema  *dremel.Builder // union of all blocks' schemas
-	blocks  []blockMeta
+	schema *dremel.Builder // union of all blocks' schemas
+	blocks []blockMeta
+	// The records of the block being gathered: in flat while every one
+	// of them is a flat event line, else in pending.
+	flat    dremel.FlatShredder
 	pending []dremel.Value
 	parser  dremel.Parser
 	buf     []byte
@@ -101,17 +104,34 @@ func (w *Writer) Add(record dremel.Value) error {
 	if record.Kind != dremel.KindObject {
 		return dremel.ErrNotEvent
 	}
+	if w.flat.Rows() > 0 {
+		// The block is not flat after all: its records so far join the
+		// general path.
+		w.pending = w.flat.AppendValues(w.pending)
+	}
 	w.pending = append(w.pending, record)
-	if n := len(w.pending); n >= MaxBlockRows || (w.BlockRows > 0 && n >= w.BlockRows) {
+	w.flushIfFull(len(w.pending))
+	return w.err
+}
+
+// flushIfFull writes the block if it has n records and that is all it
+// may hold.
+func (w *Writer) flushIfFull(n int) {
+	if n >= MaxBlockRows || (w.BlockRows > 0 && n >= w.BlockRows) {
 		w.flush()
 	}
-	return w.err
 }
 
 // AddLine parses one JSON event line and adds it.
 func (w *Writer) AddLine(line []byte) error {
 	if len(line) > MaxLineBytes {
 		return fmt.Errorf("segment: line of %d bytes is longer than %d", len(line), MaxLineBytes)
+	}
+	// Most lines are flat events: they go straight into columns, while
+	// the block has only such lines.
+	if w.err == nil && len(w.pending) == 0 && w.flat.Add(line) {
+		w.flushIfFull(w.flat.Rows())
+		return w.err
 	}
 	v, err := w.parser.ParseEvent(string(line))
 	if err != nil {
@@ -168,15 +188,24 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 
 // flush shreds and writes the pending records as one block.
 func (w *Writer) flush() {
-	if w.err != nil || len(w.pending) == 0 {
+	if w.err != nil || (len(w.pending) == 0 && w.flat.Rows() == 0) {
 		return
 	}
-	s, cols, err := dremel.Shred("", w.pending)
+	var s *dremel.Schema
+	var cols []dremel.Column
+	var err error
+	rows := len(w.pending)
+	if rows == 0 {
+		rows = w.flat.Rows()
+		s, cols, err = w.flat.Columns("")
+	} else {
+		s, cols, err = dremel.Shred("", w.pending)
+	}
 	if err != nil {
 		w.err = err
 		return
 	}
-	b := blockMeta{rows: len(w.pending)}
+	b := blockMeta{rows: rows}
 	presence := w.writePresence(s, cols, b.rows)
 	if w.err != nil {
 		return

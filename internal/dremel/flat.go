@@ -1,0 +1,554 @@
+package dremel
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// FlatShredder shreds flat events, JSON objects whose members are all
+// strings, numbers, booleans or nulls, straight from their text into
+// columns, without building a Value per record. Most event lines are flat,
+// and for them it does what ParseEvent and Shred do together, for a
+// fraction of the work: the schema and columns Columns returns are those
+// Shred returns for the same records (a test compares them).
+//
+// Add takes a line only when it is sure of that: a line that is not a flat
+// event, or is not valid JSON, or has a repeated key or a key that is not
+// valid UTF-8, is refused and leaves the shredder as it was; the caller
+// then parses it with the general parser, which reports errors and keeps
+// the rules for repeated and invalid keys in one place.
+//
+// Values are copied into one growing buffer per column, so that each
+// column's values lie together in memory for the encoders that read them
+// after, rather than scattered over the lines.
+type FlatShredder struct {
+	rows  int
+	cols  []flatCol
+	names map[string]int32 // name → first column with it; nameNext chains the rest
+	start [flatNext]int32  // columns that began a record, most recent first: predictions
+
+	pend    []flatVal // the members of the record being added
+	newKeys map[string]bool
+	stamp   []int // per name (its first column): the commit that last had it
+	commits int   // calls of commit, numbering them for stamp
+	p       parser
+}
+
+// flatCol is one column: top-level, optional, of one name and type.
+type flatCol struct {
+	name     string
+	typ      Type
+	named    int32 // the first column with the same name
+	nameNext int32 // next column with the same name, or -1
+	d        []uint8
+	strs     []string
+	ints     []int64
+	bools    []bool
+	buf      *strings.Builder // holds the bytes of strs
+	next     [flatNext]int32  // columns that followed this one in a record: predictions
+}
+
+// flatNext is how many successors of a column are remembered: events of
+// a few kinds share their first fields, then each kind goes its own way.
+const flatNext = 4
+
+// flatArena is the capacity of each buffer of a column's string bytes; a
+// buffer is never grown, so the strings in it stay put.
+const flatArena = 64 << 10
+
+// maxFlatNewKeys is the most keys a record may bring that no record of
+// the block had, compared pairwise for repeats; more go through a map.
+const maxFlatNewKeys = 16
+
+// flatVal is one member of a record being added: its column (or -1 for a
+// key not seen before, then name holds the key) and its value.
+type flatVal struct {
+	col  int32
+	typ  Type
+	name string
+	// The value: s for strings and numbers (pointing into the line, or
+	// unescaped), n for ints, b for booleans.
+	s     []byte
+	str   string // an unescaped string, when esc
+	esc   bool
+	n     int64
+	b     bool
+	named int32 // the first column of the name, or -1 for a new name
+}
+
+// Rows is the number of records added since the last Columns or Reset.
+func (f *FlatShredder) Rows() int { return f.rows }
+
+// Reset drops the records added so far.
+func (f *FlatShredder) Reset() {
+	f.rows = 0
+	f.cols = f.cols[:0]
+	f.start = [flatNext]int32{-1, -1, -1, -1}
+	clear(f.names)
+	f.stamp = f.stamp[:0]
+}
+
+// Add adds line, one JSON event, if it is flat, and reports whether it
+// did; otherwise nothing changes.
+func (f *FlatShredder) Add(line []byte) bool {
+	f.pend = f.pend[:0]
+	i := flatSpace(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return false
+	}
+	i = flatSpace(line, i+1)
+	if i < len(line) && line[i] == '}' {
+		i = flatSpace(line, i+1)
+		if i != len(line) {
+			return false
+		}
+		f.rows++
+		return true
+	}
+	prev := int32(-1)
+	for {
+		if i >= len(line) || line[i] != '"' {
+			return false
+		}
+		var v flatVal
+		key, esc, j, ok := flatString(line, i)
+		if !ok {
+			return false
+		}
+		if esc {
+			s, ok := f.unescape(line[i:j])
+			if !ok {
+				return false
+			}
+			key = []byte(s)
+		}
+		i = flatSpace(line, j)
+		if i >= len(line) || line[i] != ':' {
+			return false
+		}
+		i = flatSpace(line, i+1)
+		if i >= len(line) {
+			return false
+		}
+		switch c := line[i]; {
+		case c == '"':
+			s, esc, j, ok := flatString(line, i)
+			if !ok {
+				return false
+			}
+			v.typ, v.s = String, s
+			if esc {
+				if v.str, ok = f.unescape(line[i:j]); !ok {
+					return false
+				}
+				v.esc = true
+			}
+			i = j
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := flatNumber(line, i)
+			if j < 0 {
+				return false
+			}
+			v.s = line[i:j]
+			if n, ok := canonicalIntBytes(v.s); ok {
+				v.typ, v.n = Int, n
+			} else {
+				v.typ = Number
+			}
+			i = j
+		case c == 't':
+			if !hasWord(line, i, "true") {
+				return false
+			}
+			v.typ, v.b = Bool, true
+			i += 4
+		case c == 'f':
+			if !hasWord(line, i, "false") {
+				return false
+			}
+			v.typ = Bool
+			i += 5
+		case c == 'n':
+			if !hasWord(line, i, "null") {
+				return false
+			}
+			v.typ = Null
+			i += 4
+		default:
+			return false // nested, or not JSON
+		}
+		v.col = f.find(prev, key, v.typ)
+		if v.col < 0 {
+			if !utf8.Valid(key) {
+				return false
+			}
+			v.name = string(key)
+			v.named = f.nameOf(key)
+		} else {
+			v.named = f.cols[v.col].named
+		}
+		f.pend = append(f.pend, v)
+		prev = v.col
+		i = flatSpace(line, i)
+		if i >= len(line) {
+			return false
+		}
+		if line[i] == '}' {
+			if flatSpace(line, i+1) != len(line) {
+				return false
+			}
+			break
+		}
+		if line[i] != ',' {
+			return false
+		}
+		i = flatSpace(line, i+1)
+	}
+	return f.commit()
+}
+
+// commit adds the record in f.pend, unless a key repeats or it would make
+// too many columns.
+func (f *FlatShredder) commit() bool {
+	f.commits++
+	rec := f.commits
+	fresh := 0
+	for k := range f.pend {
+		v := &f.pend[k]
+		if v.named >= 0 {
+			if f.stamp[v.named] == rec {
+				return false
+			}
+			f.stamp[v.named] = rec
+		}
+		if v.col < 0 {
+			fresh++
+		}
+	}
+	if fresh > 0 {
+		if len(f.cols)+fresh > MaxLeaves {
+			return false
+		}
+		if !f.distinctNewNames() {
+			return false
+		}
+	}
+	prev := int32(-1)
+	for k := range f.pend {
+		v := &f.pend[k]
+		if v.col < 0 {
+			v.col = f.addCol(v.name, v.typ, v.named)
+			if v.named < 0 {
+				// A later member with the same new name is a repeat,
+				// which distinctNewNames ruled out.
+				f.stamp[v.col] = rec
+			}
+		}
+		c := &f.cols[v.col]
+		for len(c.d) < f.rows {
+			c.d = append(c.d, 0)
+		}
+		c.d = append(c.d, 1)
+		switch v.typ {
+		case String:
+			if v.esc {
+				c.strs = append(c.strs, v.str)
+			} else {
+				c.strs = append(c.strs, c.keep(v.s))
+			}
+		case Number:
+			c.strs = append(c.strs, c.keep(v.s))
+		case Int:
+			c.ints = append(c.ints, v.n)
+		case Bool:
+			c.bools = append(c.bools, v.b)
+		}
+		f.predict(prev, v.col)
+		prev = v.col
+	}
+	f.rows++
+	return true
+}
+
+// distinctNewNames reports whether the keys of f.pend not seen before are
+// distinct from one another (a known name's repeat is caught by stamp).
+func (f *FlatShredder) distinctNewNames() bool {
+	n := 0
+	for k := range f.pend {
+		if f.pend[k].named < 0 {
+			n++
+		}
+	}
+	if n <= maxFlatNewKeys {
+		for a := range f.pend {
+			if f.pend[a].named >= 0 {
+				continue
+			}
+			for b := a + 1; b < len(f.pend); b++ {
+				if f.pend[b].named < 0 && f.pend[a].name == f.pend[b].name {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if f.newKeys == nil {
+		f.newKeys = make(map[string]bool)
+	}
+	clear(f.newKeys)
+	for k := range f.pend {
+		if v := &f.pend[k]; v.named < 0 {
+			if f.newKeys[v.name] {
+				return false
+			}
+			f.newKeys[v.name] = true
+		}
+	}
+	return true
+}
+
+// find returns the column of key and typ, or -1: first among the columns
+// that followed prev before (or began a record, for prev -1), then by
+// name.
+func (f *FlatShredder) find(prev int32, key []byte, typ Type) int32 {
+	guess := &f.start
+	if prev >= 0 {
+		guess = &f.cols[prev].next
+	}
+	for _, k := range guess {
+		if k >= 0 && int(k) < len(f.cols) { // the zero FlatShredder's guesses are 0
+			if c := &f.cols[k]; c.typ == typ && c.name == string(key) {
+				return k
+			}
+		}
+	}
+	k, ok := f.names[string(key)]
+	if !ok {
+		return -1
+	}
+	for ; k >= 0; k = f.cols[k].nameNext {
+		if f.cols[k].typ == typ {
+			return k
+		}
+	}
+	return -1
+}
+
+// nameOf returns the first column named key, or -1.
+func (f *FlatShredder) nameOf(key []byte) int32 {
+	if k, ok := f.names[string(key)]; ok {
+		return k
+	}
+	return -1
+}
+
+// addCol adds the column name, typ; named is the first column of that
+// name, or -1 if there is none.
+func (f *FlatShredder) addCol(name string, typ Type, named int32) int32 {
+	k := int32(len(f.cols))
+	c := flatCol{name: name, typ: typ, named: named, nameNext: -1, next: [flatNext]int32{-1, -1, -1, -1}}
+	if named < 0 {
+		if f.names == nil {
+			f.names = make(map[string]int32)
+		}
+		f.names[name] = k
+		c.named = k
+	} else {
+		last := named
+		for f.cols[last].nameNext >= 0 {
+			last = f.cols[last].nameNext
+		}
+		f.cols[last].nameNext = k
+	}
+	f.cols = append(f.cols, c)
+	f.stamp = append(f.stamp, 0)
+	return k
+}
+
+// predict notes that col followed prev (or began a record, for prev -1),
+// most recent first.
+func (f *FlatShredder) predict(prev, col int32) {
+	next := &f.start
+	if prev >= 0 {
+		next = &f.cols[prev].next
+	}
+	if next[0] == col {
+		return
+	}
+	j := 1
+	for j < flatNext-1 && next[j] != col {
+		j++
+	}
+	copy(next[1:j+1], next[:j])
+	next[0] = col
+}
+
+// keep copies b into the column's buffer and returns it as a string.
+func (c *flatCol) keep(b []byte) string {
+	if c.buf == nil || c.buf.Cap()-c.buf.Len() < len(b) {
+		if len(b) > flatArena/4 {
+			return string(b) // a long value gets its own memory
+		}
+		c.buf = new(strings.Builder)
+		c.buf.Grow(flatArena)
+	}
+	start := c.buf.Len()
+	c.buf.Write(b)
+	return c.buf.String()[start:]
+}
+
+// unescape returns the value of the JSON string token tok (quotes
+// included), as the general parser reads it.
+func (f *FlatShredder) unescape(tok []byte) (string, bool) {
+	f.p.s, f.p.i = string(tok), 0
+	s, err := f.p.str()
+	if err != nil || f.p.i != len(f.p.s) {
+		return "", false
+	}
+	return s, true
+}
+
+// Columns returns the schema of the records added and their columns, as
+// Shred(name, records) does, and resets f. The columns are the caller's.
+func (f *FlatShredder) Columns(name string) (*Schema, []Column, error) {
+	root := &Field{Name: name, Type: Group}
+	cols := make([]Column, len(f.cols))
+	zeros := make([]uint8, f.rows) // no column has repetition: one R for all
+	for k := range f.cols {
+		c := &f.cols[k]
+		root.Children = append(root.Children, &Field{Name: c.name, Repetition: Optional, Type: c.typ})
+		for len(c.d) < f.rows {
+			c.d = append(c.d, 0)
+		}
+		cols[k] = Column{R: zeros, D: c.d, Strs: c.strs, Ints: c.ints, Bools: c.bools}
+	}
+	f.cols = nil
+	f.Reset()
+	s, err := NewSchema(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, cols, nil
+}
+
+// AppendValues appends the records added so far, as the general parser
+// would have given them (but for the order of their members, which is the
+// columns' and gives the same schema), and resets f: for a block that
+// turns out not to be flat after all.
+func (f *FlatShredder) AppendValues(dst []Value) []Value {
+	next := make([]int, len(f.cols)) // per column: its next value
+	for row := range f.rows {
+		var ms []Member
+		for k := range f.cols {
+			c := &f.cols[k]
+			if row >= len(c.d) || c.d[row] == 0 {
+				continue
+			}
+			var v Value
+			j := next[k]
+			switch c.typ {
+			case String:
+				v = Value{Kind: KindString, Str: c.strs[j]}
+			case Number:
+				v = Value{Kind: KindNumber, Str: c.strs[j]}
+			case Int:
+				v = Value{Kind: KindNumber, Str: strconv.FormatInt(c.ints[j], 10)}
+			case Bool:
+				v = Value{Kind: KindBool, Bool: c.bools[j]}
+			case Null:
+				v = Value{Kind: KindNull}
+			}
+			next[k]++
+			ms = append(ms, Member{Key: c.name, Value: v})
+		}
+		dst = append(dst, Value{Kind: KindObject, Members: ms})
+	}
+	f.cols = nil
+	f.Reset()
+	return dst
+}
+
+// flatSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func flatSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// flatString scans the JSON string token at b[i] (a '"'): it returns its
+// bytes between the quotes, whether they hold an escape, and the index
+// after the closing quote.
+func flatString(b []byte, i int) (s []byte, esc bool, end int, ok bool) {
+	start := i + 1
+	for j := start; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[start:j], esc, j + 1, true
+		case c == '\\':
+			esc = true
+			j++ // the escaped byte cannot end the string
+		case c < 0x20:
+			return nil, false, 0, false
+		}
+	}
+	return nil, false, 0, false
+}
+
+// flatNumber returns the index after the JSON number at b[i], or -1.
+func flatNumber(b []byte, i int) int {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = flatDigits(b, i)
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		j := flatDigits(b, i+1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := flatDigits(b, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+func flatDigits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// hasWord reports whether b holds word at i.
+func hasWord(b []byte, i int, word string) bool {
+	return len(b)-i >= len(word) && string(b[i:i+len(word)]) == word
+}
+
+// canonicalIntBytes is canonicalInt of a literal in bytes.
+func canonicalIntBytes(b []byte) (int64, bool) {
+	return canonicalInt(string(b))
+}
