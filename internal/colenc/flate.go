@@ -98,11 +98,24 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 	if e.Fast {
 		return appendFlate(dst, p, huffmanOnly)
 	}
-	s := p
-	if len(p) > modeSample {
-		mid := len(p)/2 - modeSample/2
-		s = p[mid : mid+modeSample]
+	if len(p) <= modeSample {
+		// The sample is all of p: what it compresses to is the result.
+		start := len(dst)
+		dst = appendFlate(dst, p, huffmanOnly)
+		h := len(dst) - start
+		var buf [modeSample / 2]byte
+		switch f := len(appendFlate(buf[:0], p, lzFast)); {
+		case f < h-h/8:
+			return appendFlate(dst[:start], p, lz)
+		case f < h+h/8:
+			if z := appendFlate(buf[:0], p, lz); len(z) < h {
+				return append(dst[:start], z...)
+			}
+		}
+		return dst
 	}
+	mid := len(p)/2 - modeSample/2
+	s := p[mid : mid+modeSample]
 	var buf [modeSample / 2]byte // a sample that compresses well fits
 	mode := huffmanOnly
 	// lzFast decides when it is far from huffmanOnly either way; when

@@ -81,9 +81,29 @@ func (e Encoder) AppendInts(dst []byte, vals []int64) []byte {
 	if len(vals) >= 16 {
 		dict, index = intDict(vals, min(len(vals)/4, 4096))
 	}
+	// Skewed values (durations, sizes) compress below their bit width as
+	// varints under flate.
+	tryFlate := !e.Fast && len(vals) >= 128
+	var p []byte
+	pSize := 0
+	if tryFlate {
+		p = make([]byte, 0, len(vals)*2)
+		for _, v := range vals {
+			p = binary.AppendUvarint(p, uint64(v)-uint64(lo))
+		}
+		pSize = huffmanSize(p)
+	}
 	start := len(dst)
 	if dict != nil {
-		dst = e.appendIntDict(dst, vals, dict, index)
+		de := e
+		if tryFlate && len(dict) <= 256 && len(p) == len(vals) {
+			// Each value is one varint byte, as each index would be: the
+			// varints under flate code the same symbols as the indexes
+			// under flate, without the dictionary. Only the bit-packed
+			// indexes can win, and trying flate on them is wasted.
+			de.Fast = true
+		}
+		dst = de.appendIntDict(dst, vals, dict, index)
 		if len(dst)-start < bestSize {
 			bestSize = len(dst) - start
 			best = IntDict
@@ -91,14 +111,8 @@ func (e Encoder) AppendInts(dst []byte, vals []int64) []byte {
 			dst = dst[:start]
 		}
 	}
-	// Skewed values (durations, sizes) compress below their bit width as
-	// varints under flate.
-	if !e.Fast && len(vals) >= 128 {
-		p := make([]byte, 0, len(vals)*2)
-		for _, v := range vals {
-			p = binary.AppendUvarint(p, uint64(v)-uint64(lo))
-		}
-		if huffmanSize(p) < bestSize {
+	if tryFlate {
+		if pSize < bestSize {
 			z := appendFlateBest(appendVarint([]byte{IntFlate}, lo), p)
 			if len(z) < bestSize {
 				return append(dst[:start], z...)
