@@ -28,6 +28,11 @@ type FlatShredder struct {
 	names map[string]int32 // name → first column with it; nameNext chains the rest
 	start [flatNext]int32  // columns that began a record, most recent first: predictions
 
+	// spare holds the slices of the columns of the block before, which
+	// the next block's columns of the same name and type reuse.
+	spare  map[flatKey]flatCol
+	handed []flatKey // the columns Columns returned last, in order
+
 	pend    []flatVal // the members of the record being added
 	newKeys map[string]bool
 	stamp   []int // per name (its first column): the commit that last had it
@@ -35,13 +40,22 @@ type FlatShredder struct {
 	p       parser
 }
 
+// flatKey names a column.
+type flatKey struct {
+	name string
+	typ  Type
+}
+
+// noCols is a list of column predictions with none in it.
+var noCols = [flatNext]int32{-1, -1, -1, -1, -1, -1, -1, -1}
+
 // flatCol is one column: top-level, optional, of one name and type.
 type flatCol struct {
 	name     string
 	typ      Type
 	named    int32 // the first column with the same name
-	nameNext int32 // next column with the same name, or -1
-	d        []uint8
+	nameNext int32   // next column with the same name, or -1
+	rows     []int32 // the records that have the column
 	strs     []string
 	ints     []int64
 	bools    []bool
@@ -51,7 +65,7 @@ type flatCol struct {
 
 // flatNext is how many successors of a column are remembered: events of
 // a few kinds share their first fields, then each kind goes its own way.
-const flatNext = 4
+const flatNext = 8
 
 // flatArena is the capacity of each buffer of a column's string bytes; a
 // buffer is never grown, so the strings in it stay put.
@@ -84,7 +98,7 @@ func (f *FlatShredder) Rows() int { return f.rows }
 func (f *FlatShredder) Reset() {
 	f.rows = 0
 	f.cols = f.cols[:0]
-	f.start = [flatNext]int32{-1, -1, -1, -1}
+	f.start = noCols
 	clear(f.names)
 	f.stamp = f.stamp[:0]
 }
@@ -111,7 +125,8 @@ func (f *FlatShredder) Add(line []byte) bool {
 		if i >= len(line) || line[i] != '"' {
 			return false
 		}
-		var v flatVal
+		f.pend = append(f.pend, flatVal{})
+		v := &f.pend[len(f.pend)-1]
 		key, esc, j, ok := flatString(line, i)
 		if !ok {
 			return false
@@ -188,7 +203,6 @@ func (f *FlatShredder) Add(line []byte) bool {
 		} else {
 			v.named = f.cols[v.col].named
 		}
-		f.pend = append(f.pend, v)
 		prev = v.col
 		i = flatSpace(line, i)
 		if i >= len(line) {
@@ -246,10 +260,7 @@ func (f *FlatShredder) commit() bool {
 			}
 		}
 		c := &f.cols[v.col]
-		for len(c.d) < f.rows {
-			c.d = append(c.d, 0)
-		}
-		c.d = append(c.d, 1)
+		c.rows = append(c.rows, int32(f.rows))
 		switch v.typ {
 		case String:
 			if v.esc {
@@ -347,7 +358,13 @@ func (f *FlatShredder) nameOf(key []byte) int32 {
 // name, or -1 if there is none.
 func (f *FlatShredder) addCol(name string, typ Type, named int32) int32 {
 	k := int32(len(f.cols))
-	c := flatCol{name: name, typ: typ, named: named, nameNext: -1, next: [flatNext]int32{-1, -1, -1, -1}}
+	c := flatCol{name: name, typ: typ, named: named, nameNext: -1, next: noCols}
+	if spare, ok := f.spare[flatKey{name, typ}]; ok {
+		// The block before had this column: its slices have about the
+		// capacity this one will need.
+		c.rows, c.strs, c.ints, c.bools = spare.rows[:0], spare.strs[:0], spare.ints[:0], spare.bools[:0]
+		delete(f.spare, flatKey{name, typ})
+	}
 	if named < 0 {
 		if f.names == nil {
 			f.names = make(map[string]int32)
@@ -398,6 +415,44 @@ func (c *flatCol) keep(b []byte) string {
 	return c.buf.String()[start:]
 }
 
+// keepSpare keeps the row lists of f's columns, which no caller sees, for
+// the next block's columns of the same names and types; Recycle adds
+// their values' slices.
+func (f *FlatShredder) keepSpare() {
+	if f.spare == nil {
+		f.spare = make(map[flatKey]flatCol)
+	}
+	clear(f.spare)
+	f.handed = f.handed[:0]
+	for k := range f.cols {
+		c := &f.cols[k]
+		key := flatKey{c.name, c.typ}
+		f.spare[key] = flatCol{rows: c.rows[:0]}
+		f.handed = append(f.handed, key)
+	}
+}
+
+// Recycle gives back the columns the last Columns returned, once the
+// caller is done with them: the next block's columns of the same names
+// and types reuse their memory.
+func (f *FlatShredder) Recycle(cols []Column) {
+	if len(cols) != len(f.handed) {
+		return
+	}
+	for k, key := range f.handed {
+		sp, ok := f.spare[key]
+		if !ok {
+			continue
+		}
+		c := &cols[k]
+		clear(c.Strs) // let the strings go
+		sp.strs, sp.ints, sp.bools = c.Strs[:0], c.Ints[:0], c.Bools[:0]
+		f.spare[key] = sp
+		*c = Column{}
+	}
+	f.handed = f.handed[:0]
+}
+
 // unescape returns the value of the JSON string token tok (quotes
 // included), as the general parser reads it.
 func (f *FlatShredder) unescape(tok []byte) (string, bool) {
@@ -418,11 +473,13 @@ func (f *FlatShredder) Columns(name string) (*Schema, []Column, error) {
 	for k := range f.cols {
 		c := &f.cols[k]
 		root.Children = append(root.Children, &Field{Name: c.name, Repetition: Optional, Type: c.typ})
-		for len(c.d) < f.rows {
-			c.d = append(c.d, 0)
+		d := make([]uint8, f.rows)
+		for _, r := range c.rows {
+			d[r] = 1
 		}
-		cols[k] = Column{R: zeros, D: c.d, Strs: c.strs, Ints: c.ints, Bools: c.bools}
+		cols[k] = Column{R: zeros, D: d, Strs: c.strs, Ints: c.ints, Bools: c.bools}
 	}
+	f.keepSpare()
 	f.cols = nil
 	f.Reset()
 	s, err := NewSchema(root)
@@ -442,11 +499,11 @@ func (f *FlatShredder) AppendValues(dst []Value) []Value {
 		var ms []Member
 		for k := range f.cols {
 			c := &f.cols[k]
-			if row >= len(c.d) || c.d[row] == 0 {
+			j := next[k]
+			if j >= len(c.rows) || int(c.rows[j]) != row {
 				continue
 			}
 			var v Value
-			j := next[k]
 			switch c.typ {
 			case String:
 				v = Value{Kind: KindString, Str: c.strs[j]}
@@ -489,18 +546,32 @@ func flatSpace(b []byte, i int) int {
 func flatString(b []byte, i int) (s []byte, esc bool, end int, ok bool) {
 	start := i + 1
 	for j := start; j < len(b); j++ {
-		switch c := b[j]; {
+		c := b[j]
+		if !strSpecial[c] {
+			continue
+		}
+		switch {
 		case c == '"':
 			return b[start:j], esc, j + 1, true
 		case c == '\\':
 			esc = true
 			j++ // the escaped byte cannot end the string
-		case c < 0x20:
-			return nil, false, 0, false
+		default:
+			return nil, false, 0, false // a control character
 		}
 	}
 	return nil, false, 0, false
 }
+
+// strSpecial marks the bytes that end or escape a JSON string, or may not
+// be in one.
+var strSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // flatNumber returns the index after the JSON number at b[i], or -1.
 func flatNumber(b []byte, i int) int {

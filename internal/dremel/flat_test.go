@@ -191,3 +191,44 @@ func FuzzFlatShredder(f *testing.F) {
 		flatVsGeneral(t, strings.Split(in, "\n"))
 	})
 }
+
+// TestFlatReuse shreds block after block with one FlatShredder, giving
+// back each block's columns, as the segment writer does: each block must
+// come out as Shred makes it.
+func TestFlatReuse(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	g := eventgen.New(eventgen.Config{Seed: 11})
+	var f FlatShredder
+	for range 200 {
+		var took []Value
+		for range 1 + r.IntN(50) {
+			var l string
+			if r.IntN(3) == 0 {
+				l = randFlat(r)
+			} else {
+				b := g.Append(nil)
+				l = string(b[:len(b)-1])
+			}
+			if f.Add([]byte(l)) {
+				v, err := ParseEvent(l)
+				if err != nil {
+					t.Fatalf("flat took %q: %v", l, err)
+				}
+				took = append(took, v)
+			}
+		}
+		if len(took) == 0 {
+			continue
+		}
+		ws, wcols, err := Shred("", took)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, cols, err := f.Columns("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameColumns(t, "flat", s, cols, ws, wcols)
+		f.Recycle(cols)
+	}
+}

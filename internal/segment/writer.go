@@ -198,6 +198,8 @@ func (w *Writer) flush() {
 	if rows == 0 {
 		rows = w.flat.Rows()
 		s, cols, err = w.flat.Columns("")
+		// Nothing keeps the columns once the block is written.
+		defer func() { w.flat.Recycle(cols) }()
 	} else {
 		s, cols, err = dremel.Shred("", w.pending)
 	}
