@@ -53,7 +53,7 @@ var noCols = [flatNext]int32{-1, -1, -1, -1, -1, -1, -1, -1}
 type flatCol struct {
 	name     string
 	typ      Type
-	named    int32 // the first column with the same name
+	named    int32   // the first column with the same name
 	nameNext int32   // next column with the same name, or -1
 	rows     []int32 // the records that have the column
 	strs     []string
