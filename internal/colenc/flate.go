@@ -98,12 +98,12 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 	if e.Fast {
 		return appendFlate(dst, p, huffmanOnly)
 	}
-	if len(p) <= modeSample {
+	if len(p) <= decideSample {
 		// The sample is all of p: what it compresses to is the result.
 		start := len(dst)
 		dst = appendFlate(dst, p, huffmanOnly)
 		h := len(dst) - start
-		var buf [modeSample / 2]byte
+		var buf [decideSample]byte
 		switch f := len(appendFlate(buf[:0], p, lzFast)); {
 		case f < h-h/8:
 			return appendFlate(dst[:start], p, lz)
@@ -114,9 +114,9 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 		}
 		return dst
 	}
-	mid := len(p)/2 - modeSample/2
-	s := p[mid : mid+modeSample]
-	var buf [modeSample / 2]byte // a sample that compresses well fits
+	mid := len(p)/2 - decideSample/2
+	s := p[mid : mid+decideSample]
+	var buf [decideSample]byte // a sample that compresses at all fits
 	mode := huffmanOnly
 	// lzFast decides when it is far from huffmanOnly either way; when
 	// close, lz's better matching may tip it, and lz is tried.
@@ -129,6 +129,11 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 	}
 	return appendFlate(dst, p, mode)
 }
+
+// decideSample is the size of the sample on which appendFlateBest
+// chooses its mode: whether LZ matching pays shows in a few kilobytes,
+// and trying the modes on more costs more than a wrong choice saves.
+const decideSample = 4 << 10
 
 // appendFlate appends uvarint(len(p)) and the raw DEFLATE stream of p.
 func appendFlate(dst, p []byte, mode flateMode) []byte {
