@@ -3,6 +3,7 @@ package colenc
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/zeebo/xxh3"
 )
@@ -267,10 +268,13 @@ func (e Encoder) appendPlainOrFlate(dst []byte, vals []string) []byte {
 // appendPlain appends the plain encoding of vals.
 func appendPlain(dst []byte, vals []string) []byte {
 	lens := make([]int64, len(vals))
+	total := 0
 	for i, v := range vals {
 		lens[i] = int64(len(v))
+		total += len(v)
 	}
 	l := AppendInts(nil, lens)
+	dst = slices.Grow(dst, 1+binary.MaxVarintLen64+len(l)+total)
 	dst = append(dst, StrPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(l)))
 	dst = append(dst, l...)
