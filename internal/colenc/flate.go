@@ -28,41 +28,21 @@ func huffmanSize(p []byte) int {
 	return int(bits / 8)
 }
 
-// flateSample is the size of the sample estimateFlate compresses: twice
-// flate's 32 KB window, so that it sees what flate sees of any stretch of
-// the stream.
-const flateSample = 64 << 10
-
-// estimateFlate estimates the size of appendFlateBest(nil, p) from a sample
-// from the middle of p: flate looks back no further than its window, so
-// on a column of like values a sample's ratio is the whole stream's. It
-// returns 0 (flate may win) when p is too small to be worth sampling.
-func estimateFlate(p []byte) int {
-	if len(p) <= 2*flateSample {
-		return 0
-	}
-	mid := len(p)/2 - flateSample/2
-	s := p[mid : mid+flateSample]
-	z := min(len(appendFlate(nil, s, lz)), len(appendFlate(nil, s, huffmanOnly)))
-	return int(int64(z) * int64(len(p)) / flateSample)
-}
-
 // cheapFlateEstimate estimates the size of appendFlateBest(nil, p) for
 // less than compressing p costs: Huffman codes alone from p's byte
-// histogram, LZ matching from a modeSample from p's middle. A sample
+// histogram, LZ matching from a decideSample from p's middle. A sample
 // smaller than flate's window sees fewer repeats than flate does, so the
 // LZ part errs on the large side; callers leave a margin. It returns 0
-// (flate may win) when p is no larger than two samples, as estimateFlate
-// does.
+// (flate may win) when p is no larger than a few samples.
 func cheapFlateEstimate(p []byte) int {
-	if len(p) <= 2*modeSample {
+	if len(p) <= 4*decideSample {
 		return 0
 	}
-	mid := len(p)/2 - modeSample/2
-	s := p[mid : mid+modeSample]
-	var buf [modeSample / 2]byte // a sample that compresses well fits
+	mid := len(p)/2 - decideSample/2
+	s := p[mid : mid+decideSample]
+	var buf [decideSample]byte // a sample that compresses at all fits
 	z := len(appendFlate(buf[:0], s, lz))
-	return min(huffmanSize(p), int(int64(z)*int64(len(p))/modeSample))
+	return min(huffmanSize(p), int(int64(z)*int64(len(p))/decideSample))
 }
 
 // flateMode is how appendFlate compresses. Both make standard DEFLATE,
@@ -82,10 +62,6 @@ const (
 	// so where it beats huffmanOnly, lz does too.
 	lzFast
 )
-
-// modeSample is the size of the sample on which appendFlateBest tries
-// both modes.
-const modeSample = 16 << 10
 
 // appendFlateBest is appendFlate in whichever mode compresses p smaller:
 // both are tried on p when it is small, else on a sample from its middle

@@ -177,17 +177,21 @@ func gcd(a, b uint64) uint64 {
 }
 
 // intDict returns the distinct values in order of first appearance, or nil
-// if there are more than limit.
+// if there are more than limit, or if a sample says there will be (as in
+// StringDict).
 func intDict(vals []int64, limit int) ([]int64, map[int64]uint32) {
 	index := make(map[int64]uint32)
 	var dict []int64
-	for _, v := range vals {
+	for i, v := range vals {
 		if _, ok := index[v]; !ok {
 			if len(dict) >= limit {
 				return nil, nil
 			}
 			index[v] = uint32(len(dict))
 			dict = append(dict, v)
+		}
+		if i == 1023 && len(vals) >= 4096 && len(dict) > 900 {
+			return nil, nil
 		}
 	}
 	return dict, index

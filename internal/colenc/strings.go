@@ -211,11 +211,8 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 func estimateDict(dict []string, idx []uint32) int {
 	d := appendPlain(nil, dict)
 	size := len(d)
-	if len(d) > 2*modeSample {
-		mid := len(d)/2 - modeSample/2
-		s := d[mid : mid+modeSample]
-		z := min(len(appendFlate(nil, s, lz)), len(appendFlate(nil, s, huffmanOnly)))
-		size = min(size, int(int64(z)*int64(len(d))/modeSample))
+	if est := cheapFlateEstimate(d); est > 0 {
+		size = min(size, est)
 	} else {
 		size = min(size, len(appendFlateBest(nil, d)))
 	}
