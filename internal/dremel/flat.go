@@ -1,7 +1,6 @@
 package dremel
 
 import (
-	"encoding/binary"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -547,13 +546,6 @@ func flatSpace(b []byte, i int) int {
 func flatString(b []byte, i int) (s []byte, esc bool, end int, ok bool) {
 	start := i + 1
 	for j := start; j < len(b); j++ {
-		// Eight bytes at a time while none of them is special.
-		for j+8 <= len(b) && !hasSpecial(binary.LittleEndian.Uint64(b[j:])) {
-			j += 8
-		}
-		if j >= len(b) {
-			break
-		}
 		c := b[j]
 		if !strSpecial[c] {
 			continue
@@ -580,19 +572,6 @@ var strSpecial = func() (t [256]bool) {
 	t['"'], t['\\'] = true, true
 	return t
 }()
-
-// hasSpecial reports whether any byte of x is a '"', a '\\' or below
-// 0x20 (the bit tricks of "Bit Twiddling Hacks", determine if a word has
-// a byte less than n, and has a zero byte).
-func hasSpecial(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	less := (x - ones*0x20) & ^x & highs
-	q := x ^ (ones * '"')
-	quote := (q - ones) & ^q & highs
-	bs := x ^ (ones * '\\')
-	backslash := (bs - ones) & ^bs & highs
-	return less|quote|backslash != 0
-}
 
 // flatNumber returns the index after the JSON number at b[i], or -1.
 func flatNumber(b []byte, i int) int {

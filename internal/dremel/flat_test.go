@@ -1,7 +1,6 @@
 package dremel
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -231,27 +230,5 @@ func TestFlatReuse(t *testing.T) {
 		}
 		sameColumns(t, "flat", s, cols, ws, wcols)
 		f.Recycle(cols)
-	}
-}
-
-func TestHasSpecial(t *testing.T) {
-	for c := range 256 {
-		for pos := range 8 {
-			var b [8]byte
-			for i := range b {
-				b[i] = 'a'
-			}
-			b[pos] = byte(c)
-			want := c < 0x20 || c == '"' || c == '\\'
-			if got := hasSpecial(binary.LittleEndian.Uint64(b[:])); got != want {
-				t.Fatalf("byte %#x at %d: %v, want %v", c, pos, got, want)
-			}
-		}
-	}
-	// Bytes above 0x80 next to special ones must not hide or fake them.
-	for _, s := range []string{"\xff\xff\xff\xff\xff\xff\xff\xff", "\x80\x80\x80\x80\x80\x80\x80\x80", "\xa2\xdc\xa0\xa2\xdc\xa0\xff\x7f"} {
-		if hasSpecial(binary.LittleEndian.Uint64([]byte(s))) {
-			t.Errorf("%q has no special byte", s)
-		}
 	}
 }
