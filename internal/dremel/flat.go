@@ -2,7 +2,6 @@ package dremel
 
 import (
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -56,10 +55,11 @@ type flatCol struct {
 	named    int32   // the first column with the same name
 	nameNext int32   // next column with the same name, or -1
 	rows     []int32 // the records that have the column
+	data     []byte  // the bytes of the string values, one after another
+	ends     []int32 // where each string value ends in data
 	strs     []string
 	ints     []int64
 	bools    []bool
-	buf      *strings.Builder // holds the bytes of strs
 	next     [flatNext]int32  // columns that followed this one in a record: predictions
 }
 
@@ -262,14 +262,13 @@ func (f *FlatShredder) commit() bool {
 		c := &f.cols[v.col]
 		c.rows = append(c.rows, int32(f.rows))
 		switch v.typ {
-		case String:
+		case String, Number:
 			if v.esc {
-				c.strs = append(c.strs, v.str)
+				c.data = append(c.data, v.str...)
 			} else {
-				c.strs = append(c.strs, c.keep(v.s))
+				c.data = append(c.data, v.s...)
 			}
-		case Number:
-			c.strs = append(c.strs, c.keep(v.s))
+			c.ends = append(c.ends, int32(len(c.data)))
 		case Int:
 			c.ints = append(c.ints, v.n)
 		case Bool:
@@ -362,7 +361,8 @@ func (f *FlatShredder) addCol(name string, typ Type, named int32) int32 {
 	if spare, ok := f.spare[flatKey{name, typ}]; ok {
 		// The block before had this column: its slices have about the
 		// capacity this one will need.
-		c.rows, c.strs, c.ints, c.bools = spare.rows[:0], spare.strs[:0], spare.ints[:0], spare.bools[:0]
+		c.rows, c.data, c.ends = spare.rows[:0], spare.data[:0], spare.ends[:0]
+		c.strs, c.ints, c.bools = spare.strs[:0], spare.ints[:0], spare.bools[:0]
 		delete(f.spare, flatKey{name, typ})
 	}
 	if named < 0 {
@@ -401,23 +401,26 @@ func (f *FlatShredder) predict(prev, col int32) {
 	next[0] = col
 }
 
-// keep copies b into the column's buffer and returns it as a string.
-func (c *flatCol) keep(b []byte) string {
-	if c.buf == nil || c.buf.Cap()-c.buf.Len() < len(b) {
-		if len(b) > flatArena/4 {
-			return string(b) // a long value gets its own memory
-		}
-		c.buf = new(strings.Builder)
-		c.buf.Grow(flatArena)
+// strings returns the column's string values, made from one copy of
+// data, so that they lie together in memory for the encoders that read
+// them after; the slice reuses c.strs.
+func (c *flatCol) strings() []string {
+	if len(c.ends) == 0 {
+		return nil
 	}
-	start := c.buf.Len()
-	c.buf.Write(b)
-	return c.buf.String()[start:]
+	all := string(c.data)
+	strs := c.strs[:0]
+	start := int32(0)
+	for _, end := range c.ends {
+		strs = append(strs, all[start:end])
+		start = end
+	}
+	return strs
 }
 
-// keepSpare keeps the row lists of f's columns, which no caller sees, for
-// the next block's columns of the same names and types; Recycle adds
-// their values' slices.
+// keepSpare keeps the slices of f's columns that no caller sees (row
+// lists, string bytes) for the next block's columns of the same names and
+// types; Recycle adds their values' slices.
 func (f *FlatShredder) keepSpare() {
 	if f.spare == nil {
 		f.spare = make(map[flatKey]flatCol)
@@ -427,7 +430,7 @@ func (f *FlatShredder) keepSpare() {
 	for k := range f.cols {
 		c := &f.cols[k]
 		key := flatKey{c.name, c.typ}
-		f.spare[key] = flatCol{rows: c.rows[:0]}
+		f.spare[key] = flatCol{rows: c.rows[:0], data: c.data[:0], ends: c.ends[:0]}
 		f.handed = append(f.handed, key)
 	}
 }
@@ -477,7 +480,7 @@ func (f *FlatShredder) Columns(name string) (*Schema, []Column, error) {
 		for _, r := range c.rows {
 			d[r] = 1
 		}
-		cols[k] = Column{R: zeros, D: d, Strs: c.strs, Ints: c.ints, Bools: c.bools}
+		cols[k] = Column{R: zeros, D: d, Strs: c.strings(), Ints: c.ints, Bools: c.bools}
 	}
 	f.keepSpare()
 	f.cols = nil
@@ -495,6 +498,9 @@ func (f *FlatShredder) Columns(name string) (*Schema, []Column, error) {
 // turns out not to be flat after all.
 func (f *FlatShredder) AppendValues(dst []Value) []Value {
 	next := make([]int, len(f.cols)) // per column: its next value
+	for k := range f.cols {
+		f.cols[k].strs = f.cols[k].strings()
+	}
 	for row := range f.rows {
 		var ms []Member
 		for k := range f.cols {
