@@ -60,7 +60,7 @@ type flatCol struct {
 	strs     []string
 	ints     []int64
 	bools    []bool
-	next     [flatNext]int32  // columns that followed this one in a record: predictions
+	next     [flatNext]int32 // columns that followed this one in a record: predictions
 }
 
 // flatNext is how many successors of a column are remembered: events of
