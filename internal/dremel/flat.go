@@ -53,6 +53,7 @@ type flatCol struct {
 	name     string
 	typ      Type
 	named    int32   // the first column with the same name
+	plain    bool    // name has no byte that JSON must escape
 	nameNext int32   // next column with the same name, or -1
 	rows     []int32 // the records that have the column
 	data     []byte  // the bytes of the string values, one after another
@@ -127,18 +128,25 @@ func (f *FlatShredder) Add(line []byte) bool {
 		}
 		f.pend = append(f.pend, flatVal{})
 		v := &f.pend[len(f.pend)-1]
-		key, esc, j, ok := flatString(line, i)
-		if !ok {
-			return false
-		}
-		if esc {
-			s, ok := f.unescape(line[i:j])
+		var key []byte
+		kc := f.matchKey(prev, line, i)
+		if kc >= 0 {
+			i += len(f.cols[kc].name) + 2
+		} else {
+			k, esc, j, ok := flatString(line, i)
 			if !ok {
 				return false
 			}
-			key = []byte(s)
+			if esc {
+				s, ok := f.unescape(line[i:j])
+				if !ok {
+					return false
+				}
+				k = []byte(s)
+			}
+			key, i = k, j
 		}
-		i = flatSpace(line, j)
+		i = flatSpace(line, i)
 		if i >= len(line) || line[i] != ':' {
 			return false
 		}
@@ -193,15 +201,24 @@ func (f *FlatShredder) Add(line []byte) bool {
 		default:
 			return false // nested, or not JSON
 		}
-		v.col = f.find(prev, key, v.typ)
-		if v.col < 0 {
+		switch {
+		case kc >= 0:
+			v.named = f.cols[kc].named
+			v.col = f.ofType(v.named, v.typ)
+			if v.col < 0 {
+				v.name = f.cols[kc].name
+			}
+		default:
+			v.col = f.find(prev, key, v.typ)
+			if v.col >= 0 {
+				v.named = f.cols[v.col].named
+				break
+			}
 			if !utf8.Valid(key) {
 				return false
 			}
 			v.name = string(key)
 			v.named = f.nameOf(key)
-		} else {
-			v.named = f.cols[v.col].named
 		}
 		prev = v.col
 		i = flatSpace(line, i)
@@ -345,6 +362,39 @@ func (f *FlatShredder) find(prev int32, key []byte, typ Type) int32 {
 	return -1
 }
 
+// matchKey returns the column, among those that followed prev before
+// (or began a record), whose name the key at line[i] (a '"') is, written
+// without escapes; or -1. Names with bytes that must be escaped are
+// skipped: their keys cannot be written so.
+func (f *FlatShredder) matchKey(prev int32, line []byte, i int) int32 {
+	guess := &f.start
+	if prev >= 0 {
+		guess = &f.cols[prev].next
+	}
+	rest := line[i+1:]
+	for _, k := range guess {
+		if k < 0 || int(k) >= len(f.cols) { // the zero FlatShredder's guesses are 0
+			continue
+		}
+		c := &f.cols[k]
+		if n := len(c.name); c.plain && n < len(rest) && rest[n] == '"' && string(rest[:n]) == c.name {
+			return k
+		}
+	}
+	return -1
+}
+
+// ofType returns the column of type typ among those named like column
+// named, the first of its name; or -1.
+func (f *FlatShredder) ofType(named int32, typ Type) int32 {
+	for k := named; k >= 0; k = f.cols[k].nameNext {
+		if f.cols[k].typ == typ {
+			return k
+		}
+	}
+	return -1
+}
+
 // nameOf returns the first column named key, or -1.
 func (f *FlatShredder) nameOf(key []byte) int32 {
 	if k, ok := f.names[string(key)]; ok {
@@ -357,7 +407,12 @@ func (f *FlatShredder) nameOf(key []byte) int32 {
 // name, or -1 if there is none.
 func (f *FlatShredder) addCol(name string, typ Type, named int32) int32 {
 	k := int32(len(f.cols))
-	c := flatCol{name: name, typ: typ, named: named, nameNext: -1, next: noCols}
+	c := flatCol{name: name, typ: typ, named: named, nameNext: -1, next: noCols, plain: true}
+	for i := 0; i < len(name); i++ {
+		if strSpecial[name[i]] {
+			c.plain = false
+		}
+	}
 	if spare, ok := f.spare[flatKey{name, typ}]; ok {
 		// The block before had this column: its slices have about the
 		// capacity this one will need.

@@ -116,6 +116,8 @@ func TestFlatNasty(t *testing.T) {
 		{[]string{`{"a":{"b":1}}`, `{"a":[1,2]}`, `{"a":{}}`, `{"a":[]}`, `{"a":1,"b":{"c":null}}`}, 0},
 		{[]string{`{"t":true,"f":false,"z":null}`, `{"z":null,"t":false}`, `{"z":1,"t":"true"}`}, 3},
 		{[]string{`{"a":"x"}`, `{"b":"y","a":"x"}`, `{"c":1,"b":"y"}`, `{"a":1,"c":1}`, `{"c":"z","a":"w"}`}, 5},
+		// Names that need escapes: their raw bytes must not pass for them.
+		{[]string{`{"k\"q":1}`, `{"k"q":1}`, `{"k\"q":2}`, `{"a\tb":1}`, "{\"a\tb\":1}", `{"a\tb":"x","k\"q":3}`}, 4},
 	} {
 		if got := flatVsGeneral(t, tc.lines); got != tc.took {
 			t.Errorf("%q: flat took %d lines, want %d", tc.lines, got, tc.took)
