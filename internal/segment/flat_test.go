@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"stele/internal/dremel"
@@ -81,5 +82,39 @@ func TestFlatPackSameBytes(t *testing.T) {
 			}
 		}
 		packBoth(t, dir, lines, 1+r.IntN(20), i%4 == 0)
+	}
+}
+
+// TestShapesNarrowWide checks that the uint64 bitmaps of shapesNarrow
+// number shapes and lay out their bitmaps as shapesWide does.
+func TestShapesNarrowWide(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 200 {
+		nflat, rows := 1+r.IntN(64), 1+r.IntN(300)
+		cols := make([]dremel.Column, nflat+1)
+		var flat []int
+		for k := range nflat {
+			i := k + r.IntN(2) // columns that are not flat in between
+			if len(flat) > 0 && i <= flat[len(flat)-1] {
+				i = flat[len(flat)-1] + 1
+			}
+			if i >= len(cols) {
+				break
+			}
+			flat = append(flat, i)
+			p := r.Float64()
+			cols[i].D = make([]uint8, rows)
+			for row := range rows {
+				if r.Float64() < p {
+					cols[i].D[row] = 1
+				}
+			}
+		}
+		a, b := make([]uint32, rows), make([]uint32, rows)
+		na, ta := shapesNarrow(cols, flat, a)
+		nb, tb := shapesWide(cols, flat, b, (len(flat)+7)/8)
+		if na != nb || !bytes.Equal(ta, tb) || !slices.Equal(a, b) {
+			t.Fatalf("%d flat columns, %d rows: narrow %d shapes %x, wide %d shapes %x", len(flat), rows, na, ta, nb, tb)
+		}
 	}
 }

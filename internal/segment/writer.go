@@ -272,7 +272,70 @@ func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int)
 		return nil
 	}
 	stride := (len(flat) + 7) / 8
-	bits := make([]byte, rows*stride)
+	var table []byte
+	shapes := make([]uint32, rows)
+	n := 0
+	if len(flat) <= 64 {
+		n, table = shapesNarrow(cols, flat, shapes)
+	} else {
+		n, table = shapesWide(cols, flat, shapes, stride)
+	}
+	if n < 0 {
+		return nil
+	}
+	b := binary.AppendUvarint(w.buf[:0], uint64(len(flat)))
+	for _, i := range flat {
+		leaf := s.Leaves[i]
+		b = binary.LittleEndian.AppendUint32(b, columnID(leaf.Path(), leaf.Repetitions(), leaf.Type))
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	b = append(b, table...)
+	b = colenc.AppendIndexes(b, shapes, n)
+	b = appendSum(b, 0)
+	w.buf = b
+	off := w.off
+	w.write(b)
+	return []int64{off, int64(len(b))}
+}
+
+// shapesNarrow numbers the shapes of the records, for at most 64 flat
+// columns: each record's bitmap is a uint64, bit k for flat[k]. It sets
+// shapes and returns the number of shapes and their bitmaps, or -1 if
+// there are more than maxShapes.
+func shapesNarrow(cols []dremel.Column, flat []int, shapes []uint32) (int, []byte) {
+	keys := make([]uint64, len(shapes))
+	for k, i := range flat {
+		for row, d := range cols[i].D {
+			keys[row] |= uint64(d&1) << k
+		}
+	}
+	stride := (len(flat) + 7) / 8
+	shapeOf := map[uint64]uint32{}
+	var table []byte
+	last, lastID := uint64(0), uint32(0)
+	for row, key := range keys {
+		if row > 0 && key == last {
+			shapes[row] = lastID
+			continue
+		}
+		id, ok := shapeOf[key]
+		if !ok {
+			if len(shapeOf) == maxShapes {
+				return -1, nil
+			}
+			id = uint32(len(shapeOf))
+			shapeOf[key] = id
+			table = binary.LittleEndian.AppendUint64(table, key)[:len(table)+stride]
+		}
+		shapes[row] = id
+		last, lastID = key, id
+	}
+	return len(shapeOf), table
+}
+
+// shapesWide is shapesNarrow for any number of flat columns.
+func shapesWide(cols []dremel.Column, flat []int, shapes []uint32, stride int) (int, []byte) {
+	bits := make([]byte, len(shapes)*stride)
 	for k, i := range flat {
 		for row, d := range cols[i].D {
 			if d == 1 {
@@ -282,13 +345,12 @@ func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int)
 	}
 	shapeOf := map[string]uint32{}
 	var table []byte
-	shapes := make([]uint32, rows)
-	for row := range rows {
+	for row := range shapes {
 		key := bits[row*stride : (row+1)*stride]
 		id, ok := shapeOf[string(key)]
 		if !ok {
 			if len(shapeOf) == maxShapes {
-				return nil
+				return -1, nil
 			}
 			id = uint32(len(shapeOf))
 			shapeOf[string(key)] = id
@@ -296,19 +358,7 @@ func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int)
 		}
 		shapes[row] = id
 	}
-	b := binary.AppendUvarint(w.buf[:0], uint64(len(flat)))
-	for _, i := range flat {
-		leaf := s.Leaves[i]
-		b = binary.LittleEndian.AppendUint32(b, columnID(leaf.Path(), leaf.Repetitions(), leaf.Type))
-	}
-	b = binary.AppendUvarint(b, uint64(len(shapeOf)))
-	b = append(b, table...)
-	b = colenc.AppendIndexes(b, shapes, len(shapeOf))
-	b = appendSum(b, 0)
-	w.buf = b
-	off := w.off
-	w.write(b)
-	return []int64{off, int64(len(b))}
+	return len(shapeOf), table
 }
 
 // writeChunk encodes and writes one column chunk:
