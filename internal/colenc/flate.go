@@ -74,16 +74,16 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 	if e.Fast {
 		return appendFlate(dst, p, huffmanOnly)
 	}
-	if len(p) <= decideSample {
-		// The sample is all of p: what it compresses to is the result.
+	if len(p) <= 2*decideSample {
+		// Small enough to try whole: what it compresses to is the result.
 		start := len(dst)
 		dst = appendFlate(dst, p, huffmanOnly)
 		h := len(dst) - start
-		var buf [decideSample]byte
+		var buf [2 * decideSample]byte
 		switch f := len(appendFlate(buf[:0], p, lzFast)); {
 		case f < h-h/8:
 			return appendFlate(dst[:start], p, lz)
-		case f < h+h/8:
+		case f < h+h/2:
 			if z := appendFlate(buf[:0], p, lz); len(z) < h {
 				return append(dst[:start], z...)
 			}
@@ -94,13 +94,14 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 	s := p[mid : mid+decideSample]
 	var buf [decideSample]byte // a sample that compresses at all fits
 	mode := huffmanOnly
-	// lzFast decides when it is far from huffmanOnly either way; when
-	// close, lz's better matching may tip it, and lz is tried.
+	// lzFast decides when it is well below huffmanOnly; up to half above
+	// it, lz's better matching may still tip it (lzFast misses the short
+	// repeats of small-alphabet streams), and lz is tried.
 	h := len(appendFlate(buf[:0], s, huffmanOnly))
 	switch f := len(appendFlate(buf[:0], s, lzFast)); {
 	case f < h-h/8:
 		mode = lz
-	case f < h+h/8 && len(appendFlate(buf[:0], s, lz)) < h:
+	case f < h+h/2 && len(appendFlate(buf[:0], s, lz)) < h:
 		mode = lz
 	}
 	return appendFlate(dst, p, mode)
