@@ -25,7 +25,7 @@ type FlatShredder struct {
 	rows  int
 	cols  []flatCol
 	names map[string]int32 // name → first column with it; nameNext chains the rest
-	start [flatNext]int32  // columns that began a record, most recent first: predictions
+	start [flatNext]int32  // columns that began a record: predictions
 
 	// spare holds the slices of the columns of the block before, which
 	// the next block's columns of the same name and type reuse.
@@ -438,21 +438,21 @@ func (f *FlatShredder) addCol(name string, typ Type, named int32) int32 {
 	return k
 }
 
-// predict notes that col followed prev (or began a record, for prev -1),
-// most recent first.
+// predict notes that col followed prev (or began a record, for prev -1):
+// a column not yet among the predictions goes first, pushing the last
+// out; one already there stays where it is, so that columns with a few
+// successors in turn cost no reordering.
 func (f *FlatShredder) predict(prev, col int32) {
 	next := &f.start
 	if prev >= 0 {
 		next = &f.cols[prev].next
 	}
-	if next[0] == col {
-		return
+	for _, k := range next {
+		if k == col {
+			return
+		}
 	}
-	j := 1
-	for j < flatNext-1 && next[j] != col {
-		j++
-	}
-	copy(next[1:j+1], next[:j])
+	copy(next[1:], next[:flatNext-1])
 	next[0] = col
 }
 
