@@ -85,7 +85,7 @@ type flatVal struct {
 	// The value: s for strings and numbers (pointing into the line, or
 	// unescaped), n for ints, b for booleans.
 	s     []byte
-	str   string // an unescaped string, when esc
+	str   string // the value, when esc: unescaped, or from a Value
 	esc   bool
 	n     int64
 	b     bool
@@ -209,16 +209,16 @@ func (f *FlatShredder) Add(line []byte) bool {
 				v.name = f.cols[kc].name
 			}
 		default:
-			v.col = f.find(prev, key, v.typ)
+			if !utf8.Valid(key) {
+				return false // the parser changes such keys
+			}
+			v.col = find(f, prev, key, v.typ)
 			if v.col >= 0 {
 				v.named = f.cols[v.col].named
 				break
 			}
-			if !utf8.Valid(key) {
-				return false
-			}
 			v.name = string(key)
-			v.named = f.nameOf(key)
+			v.named = nameOf(f, key)
 		}
 		prev = v.col
 		i = flatSpace(line, i)
@@ -235,6 +235,51 @@ func (f *FlatShredder) Add(line []byte) bool {
 			return false
 		}
 		i = flatSpace(line, i+1)
+	}
+	return f.commit()
+}
+
+// AddValue adds record, as the general path would shred it (Shred), if
+// it is a flat event: an object whose members are strings, numbers,
+// booleans, nulls or JSON text (KindRaw), without repeated keys. It
+// reports whether it did; otherwise nothing changes. Keys are taken as
+// they are, as Shred takes them. Its strings are copied.
+func (f *FlatShredder) AddValue(record *Value) bool {
+	if record.Kind != KindObject {
+		return false
+	}
+	f.pend = f.pend[:0]
+	prev := int32(-1)
+	for i := range record.Members {
+		m := &record.Members[i]
+		f.pend = append(f.pend, flatVal{})
+		v := &f.pend[len(f.pend)-1]
+		switch m.Value.Kind {
+		case KindString:
+			v.typ, v.str, v.esc = String, m.Value.Str, true
+		case KindNumber:
+			if n, ok := canonicalInt(m.Value.Str); ok {
+				v.typ, v.n = Int, n
+			} else {
+				v.typ, v.str, v.esc = Number, m.Value.Str, true
+			}
+		case KindBool:
+			v.typ, v.b = Bool, m.Value.Bool
+		case KindNull:
+			v.typ = Null
+		case KindRaw:
+			v.typ, v.str, v.esc = JSON, m.Value.Str, true
+		default:
+			return false
+		}
+		v.col = find(f, prev, m.Key, v.typ)
+		if v.col >= 0 {
+			v.named = f.cols[v.col].named
+		} else {
+			v.name = m.Key
+			v.named = nameOf(f, m.Key)
+		}
+		prev = v.col
 	}
 	return f.commit()
 }
@@ -279,7 +324,7 @@ func (f *FlatShredder) commit() bool {
 		c := &f.cols[v.col]
 		c.rows = append(c.rows, int32(f.rows))
 		switch v.typ {
-		case String, Number:
+		case String, Number, JSON:
 			if v.esc {
 				c.data = append(c.data, v.str...)
 			} else {
@@ -338,7 +383,7 @@ func (f *FlatShredder) distinctNewNames() bool {
 // find returns the column of key and typ, or -1: first among the columns
 // that followed prev before (or began a record, for prev -1), then by
 // name.
-func (f *FlatShredder) find(prev int32, key []byte, typ Type) int32 {
+func find[K string | []byte](f *FlatShredder, prev int32, key K, typ Type) int32 {
 	guess := &f.start
 	if prev >= 0 {
 		guess = &f.cols[prev].next
@@ -396,7 +441,7 @@ func (f *FlatShredder) ofType(named int32, typ Type) int32 {
 }
 
 // nameOf returns the first column named key, or -1.
-func (f *FlatShredder) nameOf(key []byte) int32 {
+func nameOf[K string | []byte](f *FlatShredder, key K) int32 {
 	if k, ok := f.names[string(key)]; ok {
 		return k
 	}
@@ -407,7 +452,9 @@ func (f *FlatShredder) nameOf(key []byte) int32 {
 // name, or -1 if there is none.
 func (f *FlatShredder) addCol(name string, typ Type, named int32) int32 {
 	k := int32(len(f.cols))
-	c := flatCol{name: name, typ: typ, named: named, nameNext: -1, next: noCols, plain: true}
+	// A key that a line may spell without escapes; one of invalid UTF-8
+	// (from AddValue) is not, for the parser would change it.
+	c := flatCol{name: name, typ: typ, named: named, nameNext: -1, next: noCols, plain: utf8.ValidString(name)}
 	for i := 0; i < len(name); i++ {
 		if strSpecial[name[i]] {
 			c.plain = false
@@ -576,6 +623,8 @@ func (f *FlatShredder) AppendValues(dst []Value) []Value {
 				v = Value{Kind: KindBool, Bool: c.bools[j]}
 			case Null:
 				v = Value{Kind: KindNull}
+			case JSON:
+				v = Value{Kind: KindRaw, Str: c.strs[j]}
 			}
 			next[k]++
 			ms = append(ms, Member{Key: c.name, Value: v})

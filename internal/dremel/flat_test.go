@@ -234,3 +234,76 @@ func TestFlatReuse(t *testing.T) {
 		f.Recycle(cols)
 	}
 }
+
+// TestFlatValues checks AddValue, mixed with Add, against Shred: values
+// parsed from random flat lines, and values no parser makes (repeated
+// keys, keys of invalid UTF-8, JSON text).
+func TestFlatValues(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	str := func(s string) Value { return Value{Kind: KindString, Str: s} }
+	num := func(s string) Value { return Value{Kind: KindNumber, Str: s} }
+	odd := []Value{
+		{Kind: KindObject, Members: []Member{{"\xff", num("1")}, {"a", str("x")}}},
+		{Kind: KindObject, Members: []Member{{"a", num("1")}, {"a", num("2")}}},
+		{Kind: KindObject, Members: []Member{{"a", num("1")}, {"a", str("x")}}},
+		{Kind: KindObject, Members: []Member{{"j", Value{Kind: KindRaw, Str: `[1,{"b":2}]`}}, {"n", Value{Kind: KindNull}}}},
+		{Kind: KindObject, Members: []Member{{"o", Value{Kind: KindObject, Members: []Member{{"b", num("1")}}}}}},
+		{Kind: KindObject, Members: []Member{{"e", Value{Kind: KindArray}}}},
+		{Kind: KindObject},
+		{Kind: KindObject, Members: []Member{{"n", num("-0")}, {"m", num("9223372036854775808")}, {"b", Value{Kind: KindBool, Bool: true}}}},
+		{Kind: KindString, Str: "x"},
+	}
+	for range 1000 {
+		var f FlatShredder
+		var took []Value
+		for range 1 + r.IntN(12) {
+			if r.IntN(3) == 0 {
+				v := odd[r.IntN(len(odd))]
+				if f.AddValue(&v) {
+					took = append(took, v)
+				}
+				continue
+			}
+			l := randFlat(r)
+			if r.IntN(4) == 0 {
+				l = "{\"\xff\":1,\"a\":\"y\"}"
+			}
+			pv, err := ParseEvent(l)
+			if err != nil {
+				continue
+			}
+			if r.IntN(2) == 0 {
+				if f.AddValue(&pv) {
+					took = append(took, pv)
+				}
+			} else if f.Add([]byte(l)) {
+				took = append(took, pv)
+			}
+		}
+		if len(took) == 0 {
+			continue
+		}
+		ws, wcols, err := Shred("", took)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, cols, err := f.Columns("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameColumns(t, "flat", s, cols, ws, wcols)
+	}
+	for i, v := range odd {
+		var f FlatShredder
+		ok := f.AddValue(&v)
+		if want := i != 1 && i != 2 && i != 4 && i != 5 && i != 8; ok != want {
+			t.Errorf("AddValue(%v) = %v, want %v", AppendJSON(nil, v), ok, want)
+		}
+		if ok {
+			back := f.AppendValues(nil)
+			if len(back) != 1 || !reflect.DeepEqual(AppendJSON(nil, back[0]), AppendJSON(nil, v)) {
+				t.Errorf("AddValue(%s) gives back %v", AppendJSON(nil, v), back)
+			}
+		}
+	}
+}

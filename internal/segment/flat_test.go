@@ -13,43 +13,47 @@ import (
 	"stele/internal/eventgen"
 )
 
-// packBoth packs lines twice: as lines (AddLine, which takes flat events
-// on its fast path) and as values parsed first (Add, the general path);
-// the two files must be the same bytes. Lines the parser refuses must be
-// refused by AddLine too.
+// packBoth packs lines three ways: as lines (AddLine, which takes flat
+// events on its fast path), as values parsed first (Add, which does too),
+// and as values through the general path only; the three files must be
+// the same bytes. Lines the parser refuses must be refused by AddLine too.
 func packBoth(t *testing.T, dir string, lines []string, blockRows int, fast bool) {
 	t.Helper()
-	a, b := filepath.Join(dir, "lines.seg"), filepath.Join(dir, "values.seg")
-	wa, err := Create(a)
-	if err != nil {
-		t.Fatal(err)
+	var ws [3]*Writer
+	var paths [3]string
+	for i := range ws {
+		paths[i] = filepath.Join(dir, fmt.Sprint(i, ".seg"))
+		w, err := Create(paths[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.BlockRows, w.Fast = blockRows, fast
+		ws[i] = w
 	}
-	wb, err := Create(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wa.BlockRows, wb.BlockRows = blockRows, blockRows
-	wa.Fast, wb.Fast = fast, fast
+	ws[2].general = true
 	for _, l := range lines {
-		errA := wa.AddLine([]byte(l))
+		errLine := ws[0].AddLine([]byte(l))
 		v, err := dremel.ParseEvent(l)
 		if err == nil {
-			err = wb.Add(v)
+			err = ws[1].Add(v)
+			if err2 := ws[2].Add(v); (err == nil) != (err2 == nil) {
+				t.Fatalf("line %q: Add: %v, general path: %v", l, err, err2)
+			}
 		}
-		if (errA == nil) != (err == nil) {
-			t.Fatalf("line %q: AddLine: %v, parse and Add: %v", l, errA, err)
+		if (errLine == nil) != (err == nil) {
+			t.Fatalf("line %q: AddLine: %v, parse and Add: %v", l, errLine, err)
 		}
 	}
-	if err := wa.Close(); err != nil {
-		t.Fatal(err)
+	var data [3][]byte
+	for i, w := range ws {
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		data[i], _ = os.ReadFile(paths[i])
 	}
-	if err := wb.Close(); err != nil {
-		t.Fatal(err)
-	}
-	da, _ := os.ReadFile(a)
-	db, _ := os.ReadFile(b)
-	if !bytes.Equal(da, db) {
-		t.Fatalf("%d lines, blocks of %d: packing lines gives %d bytes, packing values %d, not the same", len(lines), blockRows, len(da), len(db))
+	if !bytes.Equal(data[0], data[2]) || !bytes.Equal(data[1], data[2]) {
+		t.Fatalf("%d lines, blocks of %d: packing lines gives %d bytes, values %d, values by the general path %d, not all the same",
+			len(lines), blockRows, len(data[0]), len(data[1]), len(data[2]))
 	}
 }
 

@@ -39,6 +39,7 @@ type Writer struct {
 	// of them is a flat event line, else in pending.
 	flat    dremel.FlatShredder
 	pending []dremel.Value
+	general bool // tests: every record takes the general path
 	parser  dremel.Parser
 	buf     []byte
 	err     error // sticky: after a failure the writer only aborts
@@ -104,6 +105,10 @@ func (w *Writer) Add(record dremel.Value) error {
 	if record.Kind != dremel.KindObject {
 		return dremel.ErrNotEvent
 	}
+	if !w.general && len(w.pending) == 0 && w.flat.AddValue(&record) {
+		w.flushIfFull(w.flat.Rows())
+		return w.err
+	}
 	if w.flat.Rows() > 0 {
 		// The block is not flat after all: its records so far join the
 		// general path.
@@ -129,7 +134,7 @@ func (w *Writer) AddLine(line []byte) error {
 	}
 	// Most lines are flat events: they go straight into columns, while
 	// the block has only such lines.
-	if w.err == nil && len(w.pending) == 0 && w.flat.Add(line) {
+	if w.err == nil && !w.general && len(w.pending) == 0 && w.flat.Add(line) {
 		w.flushIfFull(w.flat.Rows())
 		return w.err
 	}
