@@ -83,7 +83,7 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 		switch f := len(appendFlate(buf[:0], p, lzFast)); {
 		case f < h-h/8:
 			return appendFlate(dst[:start], p, lz)
-		case f < h+h/2:
+		case f < h+lzBand(h, len(p)):
 			if z := appendFlate(buf[:0], p, lz); len(z) < h {
 				return append(dst[:start], z...)
 			}
@@ -94,17 +94,27 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 	s := p[mid : mid+decideSample]
 	var buf [decideSample]byte // a sample that compresses at all fits
 	mode := huffmanOnly
-	// lzFast decides when it is well below huffmanOnly; up to half above
-	// it, lz's better matching may still tip it (lzFast misses the short
-	// repeats of small-alphabet streams), and lz is tried.
+	// lzFast decides when it is well below huffmanOnly; a little above it
+	// (lzBand), lz's better matching may still tip it, and lz is tried.
 	h := len(appendFlate(buf[:0], s, huffmanOnly))
 	switch f := len(appendFlate(buf[:0], s, lzFast)); {
 	case f < h-h/8:
 		mode = lz
-	case f < h+h/2 && len(appendFlate(buf[:0], s, lz)) < h:
+	case f < h+lzBand(h, len(s)) && len(appendFlate(buf[:0], s, lz)) < h:
 		mode = lz
 	}
 	return appendFlate(dst, p, mode)
+}
+
+// lzBand is how far above h, the size of n bytes under huffmanOnly,
+// lzFast may be and lz still be tried: on streams of a small alphabet (h
+// under 2 bits a byte), lzFast misses the short repeats lz finds, and
+// trying lz there costs little for what it may save.
+func lzBand(h, n int) int {
+	if 4*h < n {
+		return h / 2
+	}
+	return h / 8
 }
 
 // decideSample is the size of the sample on which appendFlateBest
