@@ -1,6 +1,7 @@
 package dremel
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -18,9 +19,13 @@ import (
 // then parses it with the general parser, which reports errors and keeps
 // the rules for repeated and invalid keys in one place.
 //
-// Values are copied into one growing buffer per column, so that each
+// AddValue does the same for a record already parsed (as a merge adds
+// them, assembled from segments).
+//
+// String values are copied into one buffer per column, so that each
 // column's values lie together in memory for the encoders that read them
-// after, rather than scattered over the lines.
+// after, rather than scattered over the lines; the buffers and slices of
+// one block's columns serve the next (see Recycle).
 type FlatShredder struct {
 	rows  int
 	cols  []flatCol
@@ -67,10 +72,6 @@ type flatCol struct {
 // flatNext is how many successors of a column are remembered: events of
 // a few kinds share their first fields, then each kind goes its own way.
 const flatNext = 8
-
-// flatArena is the capacity of each buffer of a column's string bytes; a
-// buffer is never grown, so the strings in it stay put.
-const flatArena = 64 << 10
 
 // maxFlatNewKeys is the most keys a record may bring that no record of
 // the block had, compared pairwise for repeats; more go through a map.
@@ -287,6 +288,9 @@ func (f *FlatShredder) AddValue(record *Value) bool {
 // commit adds the record in f.pend, unless a key repeats or it would make
 // too many columns.
 func (f *FlatShredder) commit() bool {
+	if f.rows >= math.MaxInt32 {
+		return false // rows are numbered in int32s
+	}
 	f.commits++
 	rec := f.commits
 	fresh := 0
@@ -300,6 +304,8 @@ func (f *FlatShredder) commit() bool {
 		}
 		if v.col < 0 {
 			fresh++
+		} else if len(f.cols[v.col].data)+len(v.s)+len(v.str) > math.MaxInt32 {
+			return false // string ends are int32s
 		}
 	}
 	if fresh > 0 {
