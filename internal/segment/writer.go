@@ -36,7 +36,7 @@ type Writer struct {
 	schema *dremel.Builder // union of all blocks' schemas
 	blocks []blockMeta
 	// The records of the block being gathered: in flat while every one
-	// of them is a flat event line, else in pending.
+	// of them is a flat event (dremel.FlatShredder), else in pending.
 	flat    dremel.FlatShredder
 	pending []dremel.Value
 	general bool // tests: every record takes the general path
