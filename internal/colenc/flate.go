@@ -31,9 +31,10 @@ func huffmanSize(p []byte) int {
 // cheapFlateEstimate estimates the size of appendFlateBest(nil, p) for
 // less than compressing p costs: Huffman codes alone from p's byte
 // histogram, LZ matching from a decideSample from p's middle. A sample
-// smaller than flate's window sees fewer repeats than flate does, so the
-// LZ part errs on the large side; callers leave a margin. It returns 0
-// (flate may win) when p is no larger than a few samples.
+// smaller than flate's window sees fewer repeats than flate does, but it
+// also misses what the rest of p costs (its other Huffman tables, its
+// odd parts), so the estimate errs either way; callers leave a margin. It
+// returns 0 (flate may win) when p is no larger than a few samples.
 func cheapFlateEstimate(p []byte) int {
 	if len(p) <= 4*decideSample {
 		return 0

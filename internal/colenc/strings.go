@@ -223,7 +223,10 @@ func estimateDict(dict []string, idx []uint32) int {
 // appendNoDict appends vals, too varied for a dictionary, split or plain
 // or under flate, whichever is smallest. Split is measured first: when it
 // applies it usually wins by far, and an estimate then spares compressing
-// all the values to find that flate cannot come near it.
+// all the values to find that flate cannot come near it. On such values
+// (identifiers with numbers in them) the estimate from a sample comes out
+// below what flate makes of them all, so flate is tried only when the
+// estimate beats split clearly.
 func appendNoDict(dst []byte, vals []string) []byte {
 	var split []byte
 	if len(vals) >= 64 {
@@ -231,7 +234,7 @@ func appendNoDict(dst []byte, vals []string) []byte {
 	}
 	plain := appendPlain(nil, vals)
 	pf := plain
-	if len(plain) >= minFlate && (split == nil || cheapFlateEstimate(plain) < len(split)+len(split)/8) {
+	if len(plain) >= minFlate && (split == nil || cheapFlateEstimate(plain) < len(split)-len(split)/32) {
 		if z := appendFlateBest([]byte{StrFlate}, plain); len(z) < len(plain) {
 			pf = z
 		}
