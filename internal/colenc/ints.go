@@ -160,7 +160,9 @@ func deltaParams(vals []int64) (dMin int64, divisor uint64, w int, ok bool) {
 	var g, hi uint64
 	for i := 1; i < len(vals); i++ {
 		k := uint64(vals[i]-vals[i-1]) - uint64(dMin)
-		g = gcd(g, k)
+		if g != 1 { // gcd(1, k) is 1, and dividing is slow
+			g = gcd(g, k)
+		}
 		hi = max(hi, k)
 	}
 	if g == 0 {
