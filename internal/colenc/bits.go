@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // Errors of the decoders. Every decoding failure wraps ErrCorrupt.
@@ -30,6 +31,7 @@ func appendPacked[T uint32 | uint64](dst []byte, vals []T, w int) []byte {
 	if w == 0 {
 		return dst
 	}
+	dst = slices.Grow(dst, packedLen(len(vals), w)+8)
 	var acc uint64 // pending bits, low first
 	var n int      // number of pending bits
 	for _, x := range vals {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -394,4 +395,56 @@ func TestStringDict(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestIntDict checks the open-addressing dictionary against a map.
+func TestIntDict(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for range 300 {
+		n := 1 + r.IntN(5000)
+		spread := 1 + r.IntN(3000)
+		vals := make([]int64, n)
+		for i := range vals {
+			switch r.IntN(20) {
+			case 0:
+				vals[i] = math.MinInt64
+			case 1:
+				vals[i] = math.MaxInt64
+			default:
+				vals[i] = int64(r.IntN(spread))<<r.IntN(40) - int64(spread/2)
+			}
+		}
+		limit := 1 + r.IntN(n)
+		dict, idx := intDict(vals, limit)
+		index := map[int64]uint32{}
+		var want []int64
+		for _, v := range vals {
+			if _, ok := index[v]; !ok {
+				index[v] = uint32(len(want))
+				want = append(want, v)
+			}
+		}
+		if dict == nil {
+			if len(want) <= limit && !(n >= 4096 && distinctIn(vals[:1024]) > 900) {
+				t.Fatalf("%d values, %d distinct, limit %d: no dictionary", n, len(want), limit)
+			}
+			continue
+		}
+		if !slices.Equal(dict, want) {
+			t.Fatalf("dictionary %v, want %v", dict, want)
+		}
+		for i, v := range vals {
+			if dict[idx[i]] != v {
+				t.Fatalf("value %d: index %d gives %d, want %d", i, idx[i], dict[idx[i]], v)
+			}
+		}
+	}
+}
+
+func distinctIn(vals []int64) int {
+	seen := map[int64]bool{}
+	for _, v := range vals {
+		seen[v] = true
+	}
+	return len(seen)
 }

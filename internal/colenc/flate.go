@@ -28,23 +28,22 @@ func huffmanSize(p []byte) int {
 	return int(bits / 8)
 }
 
-// flateSample is the size of the sample estimateFlate compresses: twice
-// flate's 32 KB window, so that it sees what flate sees of any stretch of
-// the stream.
-const flateSample = 64 << 10
-
-// estimateFlate estimates the size of appendFlateBest(nil, p) from a sample
-// from the middle of p: flate looks back no further than its window, so
-// on a column of like values a sample's ratio is the whole stream's. It
-// returns 0 (flate may win) when p is too small to be worth sampling.
-func estimateFlate(p []byte) int {
-	if len(p) <= 2*flateSample {
+// cheapFlateEstimate estimates the size of appendFlateBest(nil, p) for
+// less than compressing p costs: Huffman codes alone from p's byte
+// histogram, LZ matching from a decideSample from p's middle. A sample
+// smaller than flate's window sees fewer repeats than flate does, but it
+// also misses what the rest of p costs (its other Huffman tables, its
+// odd parts), so the estimate errs either way; callers leave a margin. It
+// returns 0 (flate may win) when p is no larger than a few samples.
+func cheapFlateEstimate(p []byte) int {
+	if len(p) <= 4*decideSample {
 		return 0
 	}
-	mid := len(p)/2 - flateSample/2
-	s := p[mid : mid+flateSample]
-	z := min(len(appendFlate(nil, s, lz)), len(appendFlate(nil, s, huffmanOnly)))
-	return int(int64(z) * int64(len(p)) / flateSample)
+	mid := len(p)/2 - decideSample/2
+	s := p[mid : mid+decideSample]
+	var buf [decideSample]byte // a sample that compresses at all fits
+	z := len(appendFlate(buf[:0], s, lz))
+	return min(huffmanSize(p), int(int64(z)*int64(len(p))/decideSample))
 }
 
 // flateMode is how appendFlate compresses. Both make standard DEFLATE,
@@ -59,11 +58,11 @@ const (
 	// the hybrid encoding took out) the short matches lz finds cost more
 	// bits than they save, and finding them is most of flate's time.
 	huffmanOnly
+	// lzFast is flate's fastest LZ matching, used only to estimate: it
+	// finds fewer and shorter repeats than lz for a fraction of the time,
+	// so where it beats huffmanOnly, lz does too.
+	lzFast
 )
-
-// modeSample is the size of the sample on which appendFlateBest tries
-// both modes.
-const modeSample = 16 << 10
 
 // appendFlateBest is appendFlate in whichever mode compresses p smaller:
 // both are tried on p when it is small, else on a sample from its middle
@@ -76,23 +75,53 @@ func (e Encoder) appendFlateBest(dst, p []byte) []byte {
 	if e.Fast {
 		return appendFlate(dst, p, huffmanOnly)
 	}
-	if len(p) <= 2*modeSample {
-		h := appendFlate(dst, p, huffmanOnly)
-		z := appendFlate(nil, p, lz)
-		if len(z) < len(h)-len(dst) {
-			return append(dst, z...)
+	if len(p) <= 2*decideSample {
+		// Small enough to try whole: what it compresses to is the result.
+		start := len(dst)
+		dst = appendFlate(dst, p, huffmanOnly)
+		h := len(dst) - start
+		var buf [2 * decideSample]byte
+		switch f := len(appendFlate(buf[:0], p, lzFast)); {
+		case f < h-h/8:
+			return appendFlate(dst[:start], p, lz)
+		case f < h+lzBand(h, len(p)):
+			if z := appendFlate(buf[:0], p, lz); len(z) < h {
+				return append(dst[:start], z...)
+			}
 		}
-		return h
+		return dst
 	}
-	mid := len(p)/2 - modeSample/2
-	s := p[mid : mid+modeSample]
-	var buf [modeSample / 2]byte // a sample that compresses well fits
+	mid := len(p)/2 - decideSample/2
+	s := p[mid : mid+decideSample]
+	var buf [decideSample]byte // a sample that compresses at all fits
 	mode := huffmanOnly
-	if len(appendFlate(buf[:0], s, lz)) < len(appendFlate(buf[:0], s, huffmanOnly)) {
+	// lzFast decides when it is well below huffmanOnly; a little above it
+	// (lzBand), lz's better matching may still tip it, and lz is tried.
+	h := len(appendFlate(buf[:0], s, huffmanOnly))
+	switch f := len(appendFlate(buf[:0], s, lzFast)); {
+	case f < h-h/8:
+		mode = lz
+	case f < h+lzBand(h, len(s)) && len(appendFlate(buf[:0], s, lz)) < h:
 		mode = lz
 	}
 	return appendFlate(dst, p, mode)
 }
+
+// lzBand is how far above h, the size of n bytes under huffmanOnly,
+// lzFast may be and lz still be tried: on streams of a small alphabet (h
+// under 2 bits a byte), lzFast misses the short repeats lz finds, and
+// trying lz there costs little for what it may save.
+func lzBand(h, n int) int {
+	if 4*h < n {
+		return h / 2
+	}
+	return h / 8
+}
+
+// decideSample is the size of the sample on which appendFlateBest
+// chooses its mode: whether LZ matching pays shows in a few kilobytes,
+// and trying the modes on more costs more than a wrong choice saves.
+const decideSample = 4 << 10
 
 // appendFlate appends uvarint(len(p)) and the raw DEFLATE stream of p.
 func appendFlate(dst, p []byte, mode flateMode) []byte {
@@ -120,6 +149,7 @@ type deflater struct {
 var deflaters = [...]sync.Pool{
 	lz:          {New: func() any { return newDeflater(flateLevel) }},
 	huffmanOnly: {New: func() any { return newDeflater(flate.HuffmanOnly) }},
+	lzFast:      {New: func() any { return newDeflater(flate.BestSpeed) }},
 }
 
 func newDeflater(level int) *deflater {

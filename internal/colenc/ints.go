@@ -77,13 +77,33 @@ func (e Encoder) AppendInts(dst []byte, vals []int64) []byte {
 		}
 	}
 	var dict []int64
-	var index map[int64]uint32
+	var idx []uint32
 	if len(vals) >= 16 {
-		dict, index = intDict(vals, min(len(vals)/4, 4096))
+		dict, idx = intDict(vals, min(len(vals)/4, 4096))
+	}
+	// Skewed values (durations, sizes) compress below their bit width as
+	// varints under flate.
+	tryFlate := !e.Fast && len(vals) >= 128
+	var p []byte
+	pSize := 0
+	if tryFlate {
+		p = make([]byte, 0, len(vals)*2)
+		for _, v := range vals {
+			p = binary.AppendUvarint(p, uint64(v)-uint64(lo))
+		}
+		pSize = huffmanSize(p)
 	}
 	start := len(dst)
 	if dict != nil {
-		dst = e.appendIntDict(dst, vals, dict, index)
+		de := e
+		if tryFlate && len(dict) <= 256 && len(p) == len(vals) {
+			// Each value is one varint byte, as each index would be: the
+			// varints under flate code the same symbols as the indexes
+			// under flate, without the dictionary. Only the bit-packed
+			// indexes can win, and trying flate on them is wasted.
+			de.Fast = true
+		}
+		dst = de.appendIntDict(dst, dict, idx)
 		if len(dst)-start < bestSize {
 			bestSize = len(dst) - start
 			best = IntDict
@@ -91,14 +111,8 @@ func (e Encoder) AppendInts(dst []byte, vals []int64) []byte {
 			dst = dst[:start]
 		}
 	}
-	// Skewed values (durations, sizes) compress below their bit width as
-	// varints under flate.
-	if !e.Fast && len(vals) >= 128 {
-		p := make([]byte, 0, len(vals)*2)
-		for _, v := range vals {
-			p = binary.AppendUvarint(p, uint64(v)-uint64(lo))
-		}
-		if huffmanSize(p) < bestSize {
+	if tryFlate {
+		if pSize < bestSize {
 			z := appendFlateBest(appendVarint([]byte{IntFlate}, lo), p)
 			if len(z) < bestSize {
 				return append(dst[:start], z...)
@@ -146,7 +160,9 @@ func deltaParams(vals []int64) (dMin int64, divisor uint64, w int, ok bool) {
 	var g, hi uint64
 	for i := 1; i < len(vals); i++ {
 		k := uint64(vals[i]-vals[i-1]) - uint64(dMin)
-		g = gcd(g, k)
+		if g != 1 { // gcd(1, k) is 1, and dividing is slow
+			g = gcd(g, k)
+		}
 		hi = max(hi, k)
 	}
 	if g == 0 {
@@ -162,32 +178,86 @@ func gcd(a, b uint64) uint64 {
 	return a
 }
 
-// intDict returns the distinct values in order of first appearance, or nil
-// if there are more than limit.
-func intDict(vals []int64, limit int) ([]int64, map[int64]uint32) {
-	index := make(map[int64]uint32)
-	var dict []int64
-	for _, v := range vals {
-		if _, ok := index[v]; !ok {
-			if len(dict) >= limit {
+// intDict returns the distinct values in order of first appearance and
+// the index of each value in them; or nils if there are more than limit,
+// or if a sample says there will be (as in StringDict).
+func intDict(vals []int64, limit int) ([]int64, []uint32) {
+	var t intTable
+	idx := make([]uint32, len(vals))
+	for i, v := range vals {
+		k, ok := t.index(v)
+		if !ok {
+			if len(t.keys) >= limit {
 				return nil, nil
 			}
-			index[v] = uint32(len(dict))
-			dict = append(dict, v)
+			k = t.add(v)
+		}
+		idx[i] = k
+		if i == 1023 && len(vals) >= 4096 && len(t.keys) > 900 {
+			return nil, nil
 		}
 	}
-	return dict, index
+	return t.keys, idx
 }
 
-func (e Encoder) appendIntDict(dst []byte, vals, dict []int64, index map[int64]uint32) []byte {
+// intTable finds a value's dictionary index by open addressing on a
+// multiplicative hash: a flat array of indexes, which a Go map is not.
+type intTable struct {
+	keys  []int64
+	slots []uint32 // key index + 1, or 0 for none; len 1<<(64-shift)
+	shift uint
+}
+
+func (t *intTable) slot(v int64) uint64 { return uint64(v) * 0x9e3779b97f4a7c15 >> t.shift }
+
+// index returns the index of v, or false if it is not in the table.
+func (t *intTable) index(v int64) (uint32, bool) {
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(t.slots) - 1)
+	for j := t.slot(v); ; j = (j + 1) & mask {
+		s := t.slots[j]
+		if s == 0 {
+			return 0, false
+		}
+		if t.keys[s-1] == v {
+			return s - 1, true
+		}
+	}
+}
+
+// add adds v, which index just did not find, and returns its index.
+func (t *intTable) add(v int64) uint32 {
+	k := uint32(len(t.keys))
+	t.keys = append(t.keys, v)
+	if 2*len(t.keys) > len(t.slots) { // at most half full
+		n := max(64, 2*len(t.slots))
+		t.slots = make([]uint32, n)
+		t.shift = uint(64 - bits.Len(uint(n-1)))
+		for i, key := range t.keys {
+			t.put(key, uint32(i))
+		}
+		return k
+	}
+	t.put(v, k)
+	return k
+}
+
+func (t *intTable) put(v int64, k uint32) {
+	mask := uint64(len(t.slots) - 1)
+	j := t.slot(v)
+	for t.slots[j] != 0 {
+		j = (j + 1) & mask
+	}
+	t.slots[j] = k + 1
+}
+
+func (e Encoder) appendIntDict(dst []byte, dict []int64, idx []uint32) []byte {
 	dst = append(dst, IntDict)
 	dst = binary.AppendUvarint(dst, uint64(len(dict)))
 	for _, v := range dict {
 		dst = appendVarint(dst, v)
-	}
-	idx := make([]uint32, len(vals))
-	for i, v := range vals {
-		idx[i] = index[v]
 	}
 	return e.AppendIndexes(dst, idx, len(dict))
 }

@@ -3,6 +3,7 @@ package colenc
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/zeebo/xxh3"
 )
@@ -145,7 +146,7 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 		return append(dst, vals[0]...)
 	}
 	if dict == nil {
-		return appendSmallest(dst, appendPlainOrFlate(nil, vals), vals)
+		return appendNoDict(dst, vals)
 	}
 	raw := 0
 	for _, v := range vals {
@@ -188,17 +189,18 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 	// Compressing all the values is the costliest trial: a sample decides
 	// whether it can win. The margin keeps a sample's error from costing
 	// bytes.
-	plain := appendPlain(nil, vals)
-	pf := plain
-	if len(plain) >= minFlate && estimateFlate(plain) < best+best/8 {
-		if z := appendFlateBest([]byte{StrFlate}, plain); len(z) < len(plain) {
-			pf = z
-		}
+	var pf []byte
+	if sketch := plainSketch(vals); len(sketch) >= minFlate && cheapFlateEstimate(sketch) < best+best/8 {
+		pf = plainOrFlateBest(vals)
 	}
+	if pf == nil && plainFloor(vals) <= best {
+		pf = appendPlain(nil, vals)
+	}
+	// Without pf, plain is larger than best: it wins nothing.
 	switch {
-	case split != nil && len(split) < len(pf) && (dictSize < 0 || len(split) < dictSize):
+	case split != nil && (pf == nil || len(split) < len(pf)) && (dictSize < 0 || len(split) < dictSize):
 		return append(dst[:start], split...)
-	case dictSize < 0 || len(pf) < dictSize:
+	case pf != nil && (dictSize < 0 || len(pf) < dictSize):
 		return append(dst[:start], pf...)
 	}
 	return dst
@@ -208,13 +210,10 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 // compressing all of it: the entries from a sample, the indexes from
 // their bit width or byte entropy, whichever is less.
 func estimateDict(dict []string, idx []uint32) int {
-	d := appendPlain(nil, dict)
+	d := plainSketch(dict)
 	size := len(d)
-	if len(d) > 2*modeSample {
-		mid := len(d)/2 - modeSample/2
-		s := d[mid : mid+modeSample]
-		z := min(len(appendFlate(nil, s, lz)), len(appendFlate(nil, s, huffmanOnly)))
-		size = min(size, int(int64(z)*int64(len(d))/modeSample))
+	if est := cheapFlateEstimate(d); est > 0 {
+		size = min(size, est)
 	} else {
 		size = min(size, len(appendFlateBest(nil, d)))
 	}
@@ -222,15 +221,30 @@ func estimateDict(dict []string, idx []uint32) int {
 	return size + min(packedLen(len(idx), Width(uint64(k-1))), huffmanSize(indexBytes(idx, k)))
 }
 
-// appendSmallest appends enc, or the split encoding of vals if that is
-// smaller.
-func appendSmallest(dst, enc []byte, vals []string) []byte {
+// appendNoDict appends vals, too varied for a dictionary, split or plain
+// or under flate, whichever is smallest. Split is measured first: when it
+// applies it usually wins by far, and an estimate then spares compressing
+// all the values to find that flate cannot come near it. On such values
+// (identifiers with numbers in them) the estimate from a sample comes out
+// below what flate makes of them all, so flate is tried only when the
+// estimate beats split clearly.
+func appendNoDict(dst []byte, vals []string) []byte {
+	var split []byte
 	if len(vals) >= 64 {
-		if split := appendSplit(nil, vals); split != nil && len(split) < len(enc) {
-			return append(dst, split...)
-		}
+		split = appendSplit(nil, vals)
 	}
-	return append(dst, enc...)
+	sketch := plainSketch(vals)
+	var pf []byte
+	if len(sketch) >= minFlate && (split == nil || cheapFlateEstimate(sketch) < len(split)-len(split)/32) {
+		pf = plainOrFlateBest(vals)
+	}
+	if pf == nil && (split == nil || plainFloor(vals) <= len(split)) {
+		pf = appendPlain(nil, vals)
+	}
+	if split != nil && (pf == nil || len(split) < len(pf)) {
+		return append(dst, split...)
+	}
+	return append(dst, pf...)
 }
 
 // appendPlainOrFlate appends the plain encoding of vals, or its flate
@@ -253,13 +267,47 @@ func (e Encoder) appendPlainOrFlate(dst []byte, vals []string) []byte {
 	return append(dst[:start], z...)
 }
 
+// plainOrFlateBest returns the plain encoding of vals, or its flate
+// compression if that is smaller.
+func plainOrFlateBest(vals []string) []byte {
+	plain := appendPlain(nil, vals)
+	if len(plain) >= minFlate {
+		if z := appendFlateBest([]byte{StrFlate}, plain); len(z) < len(plain) {
+			return z
+		}
+	}
+	return plain
+}
+
+// plainSketch is the plain encoding of vals with the lengths encoded
+// fast: for estimates, which the lengths barely move, it spares trying
+// flate on them.
+func plainSketch(vals []string) []byte { return appendPlainWith(nil, vals, Encoder{Fast: true}) }
+
+// plainFloor is a size the plain encoding of vals cannot be below: its
+// tag, the length of its lengths, their stream (a tag and a value at
+// least), and the bytes.
+func plainFloor(vals []string) int {
+	n := 4
+	for _, v := range vals {
+		n += len(v)
+	}
+	return n
+}
+
 // appendPlain appends the plain encoding of vals.
-func appendPlain(dst []byte, vals []string) []byte {
+func appendPlain(dst []byte, vals []string) []byte { return appendPlainWith(dst, vals, Encoder{}) }
+
+// appendPlainWith is appendPlain with e encoding the lengths.
+func appendPlainWith(dst []byte, vals []string, e Encoder) []byte {
 	lens := make([]int64, len(vals))
+	total := 0
 	for i, v := range vals {
 		lens[i] = int64(len(v))
+		total += len(v)
 	}
-	l := AppendInts(nil, lens)
+	l := e.AppendInts(nil, lens)
+	dst = slices.Grow(dst, 1+binary.MaxVarintLen64+len(l)+total)
 	dst = append(dst, StrPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(l)))
 	dst = append(dst, l...)

@@ -42,6 +42,15 @@
 // keep their literal text, and strings are unescaped and escaped again
 // (invalid UTF-8 becomes U+FFFD, as in encoding/json).
 //
+// # Flat events
+//
+// Most events are flat: objects whose members are strings, numbers,
+// booleans or nulls. FlatShredder shreds them straight from their text
+// (or from their Values) into the columns Shred would make, without a
+// Value per record; it refuses anything else, which then takes the
+// general path. Tests and FuzzFlatShredder hold the two paths to the same
+// schema and columns.
+//
 // # Column names
 //
 // A column is named by the keys on its path joined with '.'; a '.' or '\'

@@ -33,9 +33,13 @@ type Writer struct {
 	bw   *bufio.Writer
 	off  int64
 
-	schema  *dremel.Builder // union of all blocks' schemas
-	blocks  []blockMeta
+	schema *dremel.Builder // union of all blocks' schemas
+	blocks []blockMeta
+	// The records of the block being gathered: in flat while every one
+	// of them is a flat event (dremel.FlatShredder), else in pending.
+	flat    dremel.FlatShredder
 	pending []dremel.Value
+	general bool // tests: every record takes the general path
 	parser  dremel.Parser
 	buf     []byte
 	err     error // sticky: after a failure the writer only aborts
@@ -101,17 +105,38 @@ func (w *Writer) Add(record dremel.Value) error {
 	if record.Kind != dremel.KindObject {
 		return dremel.ErrNotEvent
 	}
+	if !w.general && len(w.pending) == 0 && w.flat.AddValue(&record) {
+		w.flushIfFull(w.flat.Rows())
+		return w.err
+	}
+	if w.flat.Rows() > 0 {
+		// The block is not flat after all: its records so far join the
+		// general path.
+		w.pending = w.flat.AppendValues(w.pending)
+	}
 	w.pending = append(w.pending, record)
-	if n := len(w.pending); n >= MaxBlockRows || (w.BlockRows > 0 && n >= w.BlockRows) {
+	w.flushIfFull(len(w.pending))
+	return w.err
+}
+
+// flushIfFull writes the block if it has n records and that is all it
+// may hold.
+func (w *Writer) flushIfFull(n int) {
+	if n >= MaxBlockRows || (w.BlockRows > 0 && n >= w.BlockRows) {
 		w.flush()
 	}
-	return w.err
 }
 
 // AddLine parses one JSON event line and adds it.
 func (w *Writer) AddLine(line []byte) error {
 	if len(line) > MaxLineBytes {
 		return fmt.Errorf("segment: line of %d bytes is longer than %d", len(line), MaxLineBytes)
+	}
+	// Most lines are flat events: they go straight into columns, while
+	// the block has only such lines.
+	if w.err == nil && !w.general && len(w.pending) == 0 && w.flat.Add(line) {
+		w.flushIfFull(w.flat.Rows())
+		return w.err
 	}
 	v, err := w.parser.ParseEvent(string(line))
 	if err != nil {
@@ -168,15 +193,26 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 
 // flush shreds and writes the pending records as one block.
 func (w *Writer) flush() {
-	if w.err != nil || len(w.pending) == 0 {
+	if w.err != nil || (len(w.pending) == 0 && w.flat.Rows() == 0) {
 		return
 	}
-	s, cols, err := dremel.Shred("", w.pending)
+	var s *dremel.Schema
+	var cols []dremel.Column
+	var err error
+	rows := len(w.pending)
+	if rows == 0 {
+		rows = w.flat.Rows()
+		s, cols, err = w.flat.Columns("")
+		// Nothing keeps the columns once the block is written.
+		defer func() { w.flat.Recycle(cols) }()
+	} else {
+		s, cols, err = dremel.Shred("", w.pending)
+	}
 	if err != nil {
 		w.err = err
 		return
 	}
-	b := blockMeta{rows: len(w.pending)}
+	b := blockMeta{rows: rows}
 	presence := w.writePresence(s, cols, b.rows)
 	if w.err != nil {
 		return
@@ -241,7 +277,70 @@ func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int)
 		return nil
 	}
 	stride := (len(flat) + 7) / 8
-	bits := make([]byte, rows*stride)
+	var table []byte
+	shapes := make([]uint32, rows)
+	n := 0
+	if len(flat) <= 64 {
+		n, table = shapesNarrow(cols, flat, shapes)
+	} else {
+		n, table = shapesWide(cols, flat, shapes, stride)
+	}
+	if n < 0 {
+		return nil
+	}
+	b := binary.AppendUvarint(w.buf[:0], uint64(len(flat)))
+	for _, i := range flat {
+		leaf := s.Leaves[i]
+		b = binary.LittleEndian.AppendUint32(b, columnID(leaf.Path(), leaf.Repetitions(), leaf.Type))
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	b = append(b, table...)
+	b = colenc.AppendIndexes(b, shapes, n)
+	b = appendSum(b, 0)
+	w.buf = b
+	off := w.off
+	w.write(b)
+	return []int64{off, int64(len(b))}
+}
+
+// shapesNarrow numbers the shapes of the records, for at most 64 flat
+// columns: each record's bitmap is a uint64, bit k for flat[k]. It sets
+// shapes and returns the number of shapes and their bitmaps, or -1 if
+// there are more than maxShapes.
+func shapesNarrow(cols []dremel.Column, flat []int, shapes []uint32) (int, []byte) {
+	keys := make([]uint64, len(shapes))
+	for k, i := range flat {
+		for row, d := range cols[i].D {
+			keys[row] |= uint64(d&1) << k
+		}
+	}
+	stride := (len(flat) + 7) / 8
+	shapeOf := map[uint64]uint32{}
+	var table []byte
+	last, lastID := uint64(0), uint32(0)
+	for row, key := range keys {
+		if row > 0 && key == last {
+			shapes[row] = lastID
+			continue
+		}
+		id, ok := shapeOf[key]
+		if !ok {
+			if len(shapeOf) == maxShapes {
+				return -1, nil
+			}
+			id = uint32(len(shapeOf))
+			shapeOf[key] = id
+			table = binary.LittleEndian.AppendUint64(table, key)[:len(table)+stride]
+		}
+		shapes[row] = id
+		last, lastID = key, id
+	}
+	return len(shapeOf), table
+}
+
+// shapesWide is shapesNarrow for any number of flat columns.
+func shapesWide(cols []dremel.Column, flat []int, shapes []uint32, stride int) (int, []byte) {
+	bits := make([]byte, len(shapes)*stride)
 	for k, i := range flat {
 		for row, d := range cols[i].D {
 			if d == 1 {
@@ -251,13 +350,12 @@ func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int)
 	}
 	shapeOf := map[string]uint32{}
 	var table []byte
-	shapes := make([]uint32, rows)
-	for row := range rows {
+	for row := range shapes {
 		key := bits[row*stride : (row+1)*stride]
 		id, ok := shapeOf[string(key)]
 		if !ok {
 			if len(shapeOf) == maxShapes {
-				return nil
+				return -1, nil
 			}
 			id = uint32(len(shapeOf))
 			shapeOf[string(key)] = id
@@ -265,19 +363,7 @@ func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int)
 		}
 		shapes[row] = id
 	}
-	b := binary.AppendUvarint(w.buf[:0], uint64(len(flat)))
-	for _, i := range flat {
-		leaf := s.Leaves[i]
-		b = binary.LittleEndian.AppendUint32(b, columnID(leaf.Path(), leaf.Repetitions(), leaf.Type))
-	}
-	b = binary.AppendUvarint(b, uint64(len(shapeOf)))
-	b = append(b, table...)
-	b = colenc.AppendIndexes(b, shapes, len(shapeOf))
-	b = appendSum(b, 0)
-	w.buf = b
-	off := w.off
-	w.write(b)
-	return []int64{off, int64(len(b))}
+	return len(shapeOf), table
 }
 
 // writeChunk encodes and writes one column chunk:
