@@ -17,7 +17,8 @@ type block struct {
 	has     func(leaf int) bool
 	records func(emit func(i int, v dremel.Value) error) error                        // every record, in order
 	some    func(want func(i int) bool, emit func(i int, v dremel.Value) error) error // the records i with want(i), in order
-	times   []int64                                                                   // time_ns of each record, or -1
+	times   []int64                                                                   // time_ns of each record, or -1; nil with allIn
+	allIn   bool                                                                      // every record is in the plan's time range
 
 	// ord is the block's place in the source's order (units newest first,
 	// then blocks as stored), whatever order blocks are visited in: among

@@ -19,8 +19,14 @@ type Reader struct {
 	Schema *dremel.Schema
 	Blocks []Block
 
-	// mu guards the presence chunks decoded last, by block: columns of
-	// one block are usually read together, and they share it.
+	// cache, if set (Cache.OpenFile), keeps presence chunks and coded
+	// columns of the file id.
+	cache *Cache
+	id    fileID
+
+	// mu guards the presence chunks decoded last, by block, when there is
+	// no cache: columns of one block are usually read together, and they
+	// share it.
 	mu       sync.Mutex
 	pres     map[int]*presence
 	presFIFO []int
@@ -116,44 +122,50 @@ func (f *File) Close() error { return f.f.Close() }
 // Open reads and checks the header, trailer and footer of a segment of
 // size bytes.
 func Open(ra io.ReaderAt, size int64) (*Reader, error) {
+	r, _, err := open(ra, size)
+	return r, err
+}
+
+// open is Open, also returning the footer's checksum.
+func open(ra io.ReaderAt, size int64) (*Reader, uint64, error) {
 	if size < int64(headerSize+trailerSize+checksumSize) {
-		return nil, corruptf("%d bytes is too short for a segment", size)
+		return nil, 0, corruptf("%d bytes is too short for a segment", size)
 	}
 	var h [headerSize]byte
 	if _, err := ra.ReadAt(h[:], 0); err != nil {
-		return nil, fmt.Errorf("read header: %w", err)
+		return nil, 0, fmt.Errorf("read header: %w", err)
 	}
 	if string(h[:len(Magic)]) != Magic {
-		return nil, corruptf("bad magic")
+		return nil, 0, corruptf("bad magic")
 	}
 	if v := binary.LittleEndian.Uint32(h[len(Magic):]); v != Version {
-		return nil, &VersionError{Version: v}
+		return nil, 0, &VersionError{Version: v}
 	}
 	var t [trailerSize]byte
 	if _, err := ra.ReadAt(t[:], size-trailerSize); err != nil {
-		return nil, fmt.Errorf("read trailer: %w", err)
+		return nil, 0, fmt.Errorf("read trailer: %w", err)
 	}
 	if string(t[4:]) != Magic {
-		return nil, corruptf("bad trailing magic")
+		return nil, 0, corruptf("bad trailing magic")
 	}
 	flen := int64(binary.LittleEndian.Uint32(t[:4]))
 	footerAt := size - trailerSize - flen
 	if flen < checksumSize || flen > MaxFooterBytes || footerAt < headerSize {
-		return nil, corruptf("footer of %d bytes in a file of %d", flen, size)
+		return nil, 0, corruptf("footer of %d bytes in a file of %d", flen, size)
 	}
 	raw := make([]byte, flen) // bounded by the file's size and MaxFooterBytes
 	if _, err := ra.ReadAt(raw, footerAt); err != nil {
-		return nil, fmt.Errorf("read footer: %w", err)
+		return nil, 0, fmt.Errorf("read footer: %w", err)
 	}
 	body, err := verify(raw)
 	if err != nil {
-		return nil, fmt.Errorf("footer: %w", err)
+		return nil, 0, fmt.Errorf("footer: %w", err)
 	}
 	r := &Reader{ra: ra, pres: map[int]*presence{}}
 	if err := r.decodeFooter(body, footerAt); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return r, nil
+	return r, binary.LittleEndian.Uint64(raw[len(body):]), nil
 }
 
 // decodeFooter fills r from the footer body; chunks must lie between the
@@ -295,45 +307,80 @@ func (r *Reader) readColumn(b, leaf int, coded bool) (*dremel.Column, error) {
 	if c == nil {
 		return nil, ErrNoColumn
 	}
+	if col := r.cachedColumn(b, leaf, coded); col != nil {
+		return col, nil
+	}
 	body, err := r.readChunk(c.Offset, c.Size)
 	if err != nil {
 		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
 	}
-	pres := func() (*presence, error) {
-		if !blk.hasPresence {
-			return nil, corruptf("no presence chunk")
+	pres := func() (*presence, error) { return r.presence(b) }
+	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres, coded)
+	if err != nil {
+		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
+	}
+	if r.cache != nil && coded {
+		col = r.cache.add(r.columnKey(b, leaf), col, columnCost(col)).(*dremel.Column)
+	}
+	return col, nil
+}
+
+// cachedColumn returns the coded column of leaf in block b from the
+// cache, or nil.
+func (r *Reader) cachedColumn(b, leaf int, coded bool) *dremel.Column {
+	if r.cache == nil || !coded {
+		return nil
+	}
+	col, _ := r.cache.get(r.columnKey(b, leaf)).(*dremel.Column)
+	return col
+}
+
+func (r *Reader) columnKey(b, leaf int) cacheKey {
+	return cacheKey{file: r.id, kind: kindCoded, block: int32(b), leaf: int32(leaf)}
+}
+
+// presence returns the decoded presence chunk of block b, from the cache
+// or the last few the Reader decoded.
+func (r *Reader) presence(b int) (*presence, error) {
+	blk := &r.Blocks[b]
+	if !blk.hasPresence {
+		return nil, corruptf("no presence chunk")
+	}
+	k := cacheKey{file: r.id, kind: kindPresence, block: int32(b)}
+	if r.cache != nil {
+		if p, ok := r.cache.get(k).(*presence); ok {
+			return p, nil
 		}
+	} else {
 		r.mu.Lock()
 		p := r.pres[b]
 		r.mu.Unlock()
 		if p != nil {
 			return p, nil
 		}
-		body, err := r.readChunk(blk.presOff, blk.presSize)
-		if err != nil {
-			return nil, err
-		}
-		p, err = decodePresence(body, blk.Rows)
-		if err != nil {
-			return nil, err
-		}
-		r.mu.Lock()
-		if _, ok := r.pres[b]; !ok {
-			if len(r.presFIFO) == presenceCache {
-				delete(r.pres, r.presFIFO[0])
-				r.presFIFO = r.presFIFO[1:]
-			}
-			r.pres[b] = p
-			r.presFIFO = append(r.presFIFO, b)
-		}
-		r.mu.Unlock()
-		return p, nil
 	}
-	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres, coded)
+	body, err := r.readChunk(blk.presOff, blk.presSize)
 	if err != nil {
-		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
+		return nil, err
 	}
-	return col, nil
+	p, err := decodePresence(body, blk.Rows)
+	if err != nil {
+		return nil, err
+	}
+	if r.cache != nil {
+		return r.cache.add(k, p, presenceCost(p)).(*presence), nil
+	}
+	r.mu.Lock()
+	if _, ok := r.pres[b]; !ok {
+		if len(r.presFIFO) == presenceCache {
+			delete(r.pres, r.presFIFO[0])
+			r.presFIFO = r.presFIFO[1:]
+		}
+		r.pres[b] = p
+		r.presFIFO = append(r.presFIFO, b)
+	}
+	r.mu.Unlock()
+	return p, nil
 }
 
 // readChunk reads size bytes at off and checks their checksum. Open has
@@ -351,7 +398,7 @@ type presence struct {
 	pos    map[uint32]int // column id → bit
 	stride int
 	table  []byte
-	shapes []uint32
+	shapes []uint16 // each record's shape: fewer than maxShapes
 }
 
 func decodePresence(body []byte, rows int) (*presence, error) {
@@ -377,9 +424,13 @@ func decodePresence(body []byte, rows int) (*presence, error) {
 	if nshapes == 0 {
 		return nil, corruptf("presence chunk without shapes")
 	}
-	var err error
-	if p.shapes, err = colenc.DecodeIndexes(d.b, nshapes, rows); err != nil {
+	shapes, err := colenc.DecodeIndexes(d.b, nshapes, rows)
+	if err != nil {
 		return nil, err
+	}
+	p.shapes = make([]uint16, len(shapes))
+	for i, s := range shapes {
+		p.shapes[i] = uint16(s)
 	}
 	return p, nil
 }
@@ -609,4 +660,31 @@ func (r *Reader) WriteJSON(w io.Writer, leaves []int) error {
 	}
 	_, err := w.Write(buf)
 	return err
+}
+
+// Complete reports whether every record of block b has a value in column
+// leaf, as the block's presence chunk says without the column being
+// read: false if the block has none or the column is not in it.
+func (r *Reader) Complete(b, leaf int) (bool, error) {
+	if b < 0 || b >= len(r.Blocks) || leaf < 0 || leaf >= len(r.Schema.Leaves) {
+		return false, fmt.Errorf("segment: no block %d or leaf %d", b, leaf)
+	}
+	f := r.Schema.Leaves[leaf]
+	if !r.Blocks[b].hasPresence || !isFlat(f) || r.Blocks[b].Chunk(leaf) == nil {
+		return false, nil
+	}
+	p, err := r.presence(b)
+	if err != nil {
+		return false, fmt.Errorf("block %d: %w", b, err)
+	}
+	bit, ok := p.pos[columnID(f.Path(), f.Repetitions(), f.Type)]
+	if !ok {
+		return false, nil
+	}
+	for s := 0; s+p.stride <= len(p.table); s += p.stride {
+		if p.table[s+bit/8]>>(bit%8)&1 == 0 {
+			return false, nil
+		}
+	}
+	return true, nil
 }
