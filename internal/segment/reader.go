@@ -293,7 +293,9 @@ func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
 // ReadColumnCoded is ReadColumn, except that the values of a string column
 // stored with a dictionary come as the dictionary and a code per value
 // (Column.Dict and Column.Codes, Strs nil): a query can test each distinct
-// value once, and group by codes.
+// value once, and group by codes. Values of a String column stored
+// otherwise come so too, in a dictionary made on reading, unless most of
+// them are distinct.
 func (r *Reader) ReadColumnCoded(b, leaf int) (*dremel.Column, error) {
 	return r.readColumn(b, leaf, true)
 }
@@ -521,9 +523,15 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 	case dremel.String, dremel.Number, dremel.JSON:
 		var s *colenc.Strings
 		if s, err = colenc.DecodeStrings(vb, values); err == nil {
-			if coded && s.Index != nil {
+			switch {
+			case coded && s.Index != nil:
 				col.Dict, col.Codes = dictOf(s), s.Index
-			} else {
+			case coded && leaf.Type == dremel.String:
+				var ok bool
+				if col.Dict, col.Codes, ok = makeDict(s); !ok {
+					col.Strs = stringsOf(s)
+				}
+			default:
 				col.Strs = stringsOf(s)
 			}
 		}
@@ -548,6 +556,48 @@ func stringsOf(s *colenc.Strings) []string {
 	}
 	return out
 }
+
+// makeDict gives strings stored without a dictionary one, for a coded
+// read, unless more than madeDictShare of them are distinct: then a query
+// gains nothing from testing or grouping each distinct value once.
+func makeDict(s *colenc.Strings) (dict []string, codes []uint32, ok bool) {
+	n := s.Len()
+	limit := int(float64(n) * madeDictShare)
+	all := string(s.Data) // keys of the map, without an allocation each
+	index := make(map[string]uint32)
+	codes = make([]uint32, n)
+	var offs []int
+	var data []byte
+	for i := range n {
+		v := all[s.Offs[i]:s.Offs[i+1]]
+		k, seen := index[v]
+		if !seen {
+			if len(offs) >= limit {
+				return nil, nil, false
+			}
+			k = uint32(len(offs))
+			index[v] = k
+			offs = append(offs, len(data))
+			data = append(data, v...)
+		}
+		codes[i] = k
+	}
+	// The entries share one allocation of only their own bytes.
+	kept := string(data)
+	dict = make([]string, len(offs))
+	for i, off := range offs {
+		end := len(kept)
+		if i+1 < len(offs) {
+			end = offs[i+1]
+		}
+		dict[i] = kept[off:end]
+	}
+	return dict, codes, true
+}
+
+// madeDictShare is the largest share of distinct values among strings for
+// which makeDict makes a dictionary.
+const madeDictShare = 0.75
 
 // dictOf converts the dictionary of decoded strings that have one.
 func dictOf(s *colenc.Strings) []string {
