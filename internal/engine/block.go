@@ -128,12 +128,13 @@ func index(col *dremel.Column, f *dremel.Field, rows int, val []int32) (fieldCol
 		if n != rows {
 			return fc, fmt.Errorf("engine: column %s has %d records, block %d", dremel.ColumnName(f.Path()), n, rows)
 		}
+		// Without branches: whether a record has a value is often a coin
+		// toss, which a predictor keeps losing.
+		val := fc.val[:len(col.D)]
 		for e, d := range col.D {
-			fc.val[e] = -1
-			if d == fc.maxD {
-				fc.val[e] = v
-				v++
-			}
+			def := b2i(d == fc.maxD)
+			val[e] = v&-def | (def - 1)
+			v += def
 		}
 		return fc, nil
 	}
@@ -158,6 +159,14 @@ func index(col *dremel.Column, f *dremel.Field, rows int, val []int32) (fieldCol
 	}
 	fc.start = append(fc.start, int32(n))
 	return fc, nil
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // cost is the memory of the index, for the query's bound.

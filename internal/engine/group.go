@@ -23,6 +23,7 @@ type grouper struct {
 
 	// Per-block scratch, kept between blocks.
 	dims    []dim
+	idbufs  [][]uint32 // dim.ids of each dimension
 	comp    []uint64
 	gs      []*group
 	table   []*group
@@ -165,6 +166,19 @@ func (g *grouper) find(j int) (*group, error) {
 	return gr, p.mem.charge(cost)
 }
 
+// ids returns n zeros for the ids of the next dimension of the block,
+// reusing the memory of earlier blocks.
+func (g *grouper) ids(n int) []uint32 {
+	d := len(g.dims)
+	for len(g.idbufs) <= d {
+		g.idbufs = append(g.idbufs, nil)
+	}
+	b := slices.Grow(g.idbufs[d][:0], n)[:n]
+	clear(b)
+	g.idbufs[d] = b
+	return b
+}
+
 // everyDim is the bucket of each row: time_ns - time_ns mod every.
 func (g *grouper) everyDim(b *block, sel []int32) dim {
 	every := g.every
@@ -174,7 +188,7 @@ func (g *grouper) everyDim(b *block, sel []int32) dim {
 		bk := bucket(i)
 		lo, hi = min(lo, bk), max(hi, bk)
 	}
-	ids := make([]uint32, len(sel))
+	ids := g.ids(len(sel))
 	if span := uint64(hi-lo) / uint64(every); span < maxDimIDs {
 		for j, i := range sel {
 			ids[j] = uint32((bucket(i) - lo) / every)
@@ -195,7 +209,7 @@ func (g *grouper) byDim(fd *fieldData, path []string, sel []int32) dim {
 		}
 		return v
 	}
-	ids := make([]uint32, len(sel))
+	ids := g.ids(len(sel))
 	null := func(uint32) Val { return Val{Kind: Null} }
 	if len(fd.cols) == 0 {
 		return dim{ids: ids, n: 1, val: null}
@@ -290,6 +304,19 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 			}
 		}
 		return 0
+	case flat && fc.typ == dremel.Int && spec.permille > 0:
+		ints := fc.col.Ints
+		for j, i := range sel {
+			if vi := fc.val[i]; vi >= 0 {
+				if st := &gs[j].aggs[k]; st.vals == nil {
+					st.ints.add(ints[vi])
+					grew += 8
+				} else {
+					grew += st.addInt(spec, ints[vi])
+				}
+			}
+		}
+		return grew
 	case flat && fc.typ == dremel.Int && spec.fn != "distinct":
 		ints := fc.col.Ints
 		for j, i := range sel {
