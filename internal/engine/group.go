@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"slices"
 
 	"github.com/zeebo/xxh3"
@@ -24,6 +25,7 @@ type grouper struct {
 	// Per-block scratch, kept between blocks.
 	dims    []dim
 	idbufs  [][]uint32 // dim.ids of each dimension
+	buckets []int64
 	comp    []uint64
 	gs      []*group
 	table   []*group
@@ -182,20 +184,35 @@ func (g *grouper) ids(n int) []uint32 {
 // everyDim is the bucket of each row: time_ns - time_ns mod every.
 func (g *grouper) everyDim(b *block, sel []int32) dim {
 	every := g.every
-	bucket := func(i int32) int64 { t := b.times[i]; return t - t%every }
-	lo, hi := bucket(sel[0]), bucket(sel[0])
-	for _, i := range sel {
-		bk := bucket(i)
-		lo, hi = min(lo, bk), max(hi, bk)
+	// Rows of a block mostly come in time order, so a row is mostly in
+	// the bucket of the row before: it costs a comparison rather than a
+	// division. Buckets of negative times, rounded towards zero, hold
+	// 2·every-1 times and are always computed.
+	g.buckets = slices.Grow(g.buckets[:0], len(sel))[:len(sel)]
+	buckets := g.buckets
+	cur, curOK := int64(0), false
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for j, i := range sel {
+		t := b.times[i]
+		if !curOK || t < cur || t-cur >= every {
+			cur = t - t%every
+			curOK = t >= 0
+			lo, hi = min(lo, cur), max(hi, cur)
+		}
+		buckets[j] = cur
 	}
 	ids := g.ids(len(sel))
 	if span := uint64(hi-lo) / uint64(every); span < maxDimIDs {
-		for j, i := range sel {
-			ids[j] = uint32((bucket(i) - lo) / every)
+		prev, id := lo, uint32(0)
+		for j, bk := range buckets {
+			if bk != prev {
+				prev, id = bk, uint32((bk-lo)/every)
+			}
+			ids[j] = id
 		}
 		return dim{ids: ids, n: span + 1, val: func(id uint32) Val { return intVal(lo + int64(id)*every) }}
 	}
-	uniq := firstSeen(ids, func(j int) int64 { return bucket(sel[j]) })
+	uniq := firstSeen(ids, func(j int) int64 { return buckets[j] })
 	return dim{ids: ids, n: uint64(len(uniq)), val: func(id uint32) Val { return intVal(uniq[id]) }}
 }
 

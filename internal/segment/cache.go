@@ -10,8 +10,8 @@ import (
 )
 
 // Cache keeps what reading segment files decodes, for every File opened
-// through it: footers, presence chunks, and the columns read with
-// ReadColumnCoded. It holds at most its bound in bytes (an estimate of
+// through it: footers, presence chunks, and columns in the form
+// ReadColumnCoded gives them (ReadColumn makes its strings from that). It holds at most its bound in bytes (an estimate of
 // the decoded memory), dropping the least recently used first. A Cache is
 // safe for concurrent use; what it hands out is shared and must not be
 // modified.
@@ -142,8 +142,8 @@ func (it *cacheItem) unlink() {
 }
 
 // OpenFile opens the segment file at path as segment.OpenFile does, with
-// its footer from c if c holds the same file's. Presence chunks and the
-// columns read with ReadColumnCoded go through c.
+// its footer from c if c holds the same file's. Presence chunks and
+// columns read from it go through c.
 func (c *Cache) OpenFile(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -56,6 +56,11 @@ func readAll(t *testing.T, c *Cache, path string) [][]any {
 				t.Fatal(err)
 			}
 			cols = append(cols, col)
+			plain, err := f.ReadColumn(b, leaf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols = append(cols, plain)
 		}
 		// Presence, read through the cache.
 		for leaf := range f.Schema.Leaves {

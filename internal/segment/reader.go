@@ -309,6 +309,19 @@ func (r *Reader) readColumn(b, leaf int, coded bool) (*dremel.Column, error) {
 	if c == nil {
 		return nil, ErrNoColumn
 	}
+	if r.cache != nil && !coded {
+		// The cache keeps the coded form only; the strings of a coded
+		// column share its dictionary's memory.
+		col, err := r.readColumn(b, leaf, true)
+		if err != nil || col.Codes == nil {
+			return col, err
+		}
+		strs := make([]string, len(col.Codes))
+		for i, k := range col.Codes {
+			strs[i] = col.Dict[k]
+		}
+		return &dremel.Column{R: col.R, D: col.D, Strs: strs}, nil
+	}
 	if col := r.cachedColumn(b, leaf, coded); col != nil {
 		return col, nil
 	}
