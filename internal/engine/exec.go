@@ -450,17 +450,24 @@ func (p *plan) visitSegmentBlock(ctx context.Context, sf *segFile, ord int64, bi
 				return err
 			}
 		}
+		var col *dremel.Column
+		if sf.timeLeaf >= 0 && b.has(sf.timeLeaf) {
+			var err error
+			if col, err = b.read(sf.timeLeaf); err != nil {
+				return err
+			}
+			if col.Len() == b.rows && len(col.Ints) == b.rows {
+				b.times = col.Ints // every record has its time; read only
+				return nil
+			}
+		}
 		p.scratch.times = slices.Grow(p.scratch.times[:0], blk.Rows)[:blk.Rows]
 		b.times = p.scratch.times
 		for i := range b.times {
 			b.times[i] = -1
 		}
-		if sf.timeLeaf < 0 || !b.has(sf.timeLeaf) {
+		if col == nil {
 			return nil
-		}
-		col, err := b.read(sf.timeLeaf)
-		if err != nil {
-			return err
 		}
 		fc, err := index(col, f.Schema.Leaves[sf.timeLeaf], b.rows, p.scratch.int32s(col.Len()))
 		if err != nil {
