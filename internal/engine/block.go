@@ -130,9 +130,9 @@ func index(col *dremel.Column, f *dremel.Field, rows int, val []int32) (fieldCol
 		}
 		// Without branches: whether a record has a value is often a coin
 		// toss, which a predictor keeps losing.
-		val := fc.val[:len(col.D)]
+		val, maxD := fc.val[:len(col.D)], fc.maxD
 		for e, d := range col.D {
-			def := b2i(d == fc.maxD)
+			def := b2i(d == maxD)
 			val[e] = v&-def | (def - 1)
 			v += def
 		}

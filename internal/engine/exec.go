@@ -581,15 +581,24 @@ func (p *plan) visitBlock(ctx context.Context, b *block, fn blockFunc) error {
 	sel := slices.Grow(p.scratch.sel[:0], b.rows)
 	defer func() { p.scratch.sel = sel[:0] }()
 	if b.allIn {
-		for i := range b.rows {
-			sel = append(sel, int32(i))
+		sel = sel[:b.rows]
+		for i := range sel {
+			sel[i] = int32(i)
 		}
 	} else {
-		for i, t := range b.times[:b.rows] {
-			if t >= p.from && t < p.to {
-				sel = append(sel, int32(i))
-			}
+		// Without branches: t is in [from, to) if t-from, wrapping
+		// around, is below to-from.
+		sel = sel[:b.rows]
+		n := 0
+		from, width := uint64(p.from), uint64(p.to)-uint64(p.from)
+		if p.to <= p.from {
+			width = 0
 		}
+		for i, t := range b.times[:b.rows] {
+			sel[n] = int32(i)
+			n += int(b2i(uint64(t)-from < width))
+		}
+		sel = sel[:n]
 	}
 	if p.where != nil && len(sel) > 0 {
 		sel = p.where(&blockRow{fields: fields}, sel, make([]Val, 0, 8))
