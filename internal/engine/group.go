@@ -26,6 +26,7 @@ type grouper struct {
 	dims    []dim
 	idbufs  [][]uint32 // dim.ids of each dimension
 	buckets []int64
+	withVal []int32
 	comp    []uint64
 	gs      []*group
 	table   []*group
@@ -69,14 +70,22 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 	// numbered densely (at most one per row), so the table of groups stays
 	// small and nothing overflows.
 	g.comp = slices.Grow(g.comp[:0], len(sel))[:len(sel)]
-	clear(g.comp)
+	if len(g.dims) == 0 {
+		clear(g.comp)
+	}
 	radix := uint64(1)
-	for _, d := range g.dims {
+	for di, d := range g.dims {
 		if radix > maxTableID {
 			radix = g.densify()
 		}
-		for j, id := range d.ids {
-			g.comp[j] = g.comp[j]*d.n + uint64(id)
+		if di == 0 {
+			for j, id := range d.ids {
+				g.comp[j] = uint64(id)
+			}
+		} else {
+			for j, id := range d.ids {
+				g.comp[j] = g.comp[j]*d.n + uint64(id)
+			}
 		}
 		radix *= d.n
 	}
@@ -235,9 +244,13 @@ func (g *grouper) byDim(fd *fieldData, path []string, sel []int32) dim {
 		switch {
 		case fc.typ == dremel.String && fc.col.Codes != nil && len(fc.col.Dict) < maxDimIDs:
 			dict, codes := fc.col.Dict, fc.col.Codes
-			for j, i := range sel {
-				if vi := fc.val[i]; vi >= 0 {
-					ids[j] = codes[vi] + 1
+			if len(codes) > 0 {
+				// Without branches: a row without a value (vi < 0,
+				// neg = -1) looks at code 0 and gets id 0.
+				for j, i := range sel {
+					vi := fc.val[i]
+					neg := vi >> 31
+					ids[j] = (codes[vi&^neg] + 1) &^ uint32(neg)
 				}
 			}
 			return dim{ids: ids, n: uint64(len(dict)) + 1, val: func(id uint32) Val {
@@ -322,15 +335,22 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 		}
 		return 0
 	case flat && fc.typ == dremel.Int && spec.permille > 0:
+		// The rows with a value first, without branches (whether a row
+		// has one is often a coin toss); then their values.
 		ints := fc.col.Ints
+		g.withVal = slices.Grow(g.withVal[:0], len(sel))[:len(sel)]
+		n := 0
 		for j, i := range sel {
-			if vi := fc.val[i]; vi >= 0 {
-				if st := &gs[j].aggs[k]; st.vals == nil {
-					st.ints.add(ints[vi])
-					grew += 8
-				} else {
-					grew += st.addInt(spec, ints[vi])
-				}
+			g.withVal[n] = int32(j)
+			n += int(^fc.val[i] >> 31 & 1)
+		}
+		for _, j := range g.withVal[:n] {
+			x := ints[fc.val[sel[j]]]
+			if st := &gs[j].aggs[k]; st.vals == nil {
+				st.ints.add(x)
+				grew += 8
+			} else {
+				grew += st.addInt(spec, x)
 			}
 		}
 		return grew
