@@ -2,8 +2,6 @@ package engine
 
 import (
 	"math"
-	"math/bits"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 
@@ -155,12 +153,7 @@ func distinctKey(buf []byte, v Val) xxh3.Uint128 {
 
 // addKey adds a distinct value by its key (distinctKey), and returns the
 // memory it took.
-func (s *aggState) addKey(k xxh3.Uint128) int64 {
-	if !s.set.add(k) {
-		return 0
-	}
-	return 40 // the key and its share of the table
-}
+func (s *aggState) addKey(k xxh3.Uint128) int64 { return s.set.add(k) }
 
 // merge folds o, the same aggregate over other rows, into s; it returns
 // the memory s took beyond what the two held.
@@ -218,7 +211,7 @@ func (s *aggState) result(spec *aggSpec) Val {
 		}
 		return s.best
 	case "distinct":
-		return intVal(int64(s.set.n))
+		return intVal(int64(s.set.len()))
 	}
 	// Nearest rank: the smallest value with at least pct% of values at or
 	// below it, in integers: in floats 99.9/100*1000 is just above 999.
@@ -232,80 +225,6 @@ func (s *aggState) result(spec *aggSpec) Val {
 	}
 	slices.SortFunc(s.vals, order)
 	return s.vals[rank(len(s.vals))]
-}
-
-// keySet is a set of distinct keys (xxh3-128 hashes): open addressing
-// with linear probing. Keys come from values a source chose, and xxh3 has
-// no secret, so a key's slot comes from mixing it with a seed of the
-// process: nobody can make many keys want the same slots. The zero key
-// marks an empty slot and is kept aside.
-type keySet struct {
-	slots   []xxh3.Uint128 // a power of two, at most half full
-	n       int            // keys in the set, the zero key included
-	hasZero bool
-}
-
-// add adds k and reports whether it was new.
-func (s *keySet) add(k xxh3.Uint128) bool {
-	if k == (xxh3.Uint128{}) {
-		if s.hasZero {
-			return false
-		}
-		s.hasZero = true
-		s.n++
-		return true
-	}
-	if 2*(s.n+1) > len(s.slots) {
-		s.grow()
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := slotOf(k) & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case k:
-			return false
-		case xxh3.Uint128{}:
-			s.slots[i] = k
-			s.n++
-			return true
-		}
-	}
-}
-
-// slotSeed makes the slots of keys unknown outside the process.
-var slotSeed = [2]uint64{rand.Uint64(), rand.Uint64()}
-
-// slotOf mixes k with slotSeed (as wyhash mixes).
-func slotOf(k xxh3.Uint128) uint64 {
-	hi, lo := bits.Mul64(k.Lo^slotSeed[0], k.Hi^slotSeed[1])
-	return hi ^ lo
-}
-
-func (s *keySet) grow() {
-	old := s.slots
-	s.slots = make([]xxh3.Uint128, max(2*len(old), 16))
-	mask := uint64(len(s.slots) - 1)
-	for _, k := range old {
-		if k == (xxh3.Uint128{}) {
-			continue
-		}
-		i := slotOf(k) & mask
-		for s.slots[i] != (xxh3.Uint128{}) {
-			i = (i + 1) & mask
-		}
-		s.slots[i] = k
-	}
-}
-
-// merge adds the keys of o.
-func (s *keySet) merge(o *keySet) {
-	if o.hasZero {
-		s.add(xxh3.Uint128{})
-	}
-	for _, k := range o.slots {
-		if k != (xxh3.Uint128{}) {
-			s.add(k)
-		}
-	}
 }
 
 // intList is a list of integers kept in chunks, so that it grows without

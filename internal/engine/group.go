@@ -114,7 +114,7 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 
 	for k := range p.aggs {
 		grew := g.aggregate(k, fields, sel)
-		if grew > 0 {
+		if grew != 0 {
 			if err := p.mem.charge(grew); err != nil {
 				return err
 			}
