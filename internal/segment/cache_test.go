@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"stele/internal/dremel"
 )
 
 // cacheSegments writes n segments of random events (and a column with a
@@ -182,6 +184,62 @@ func TestCacheConcurrent(t *testing.T) {
 		wg.Wait()
 		if st := c.Stats(); st.Bytes > max {
 			t.Errorf("bound %d: cache holds %d bytes", max, st.Bytes)
+		}
+	}
+}
+
+// TestAssembleSome: records assembled alone (picked out of the columns
+// when few are wanted, stepped to otherwise) are the records assembled
+// with all the others.
+func TestAssembleSome(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	c := NewCache(64 << 20)
+	paths := cacheSegments(t, 3)
+	for k := range 2 * len(paths) {
+		path := paths[k/2]
+		f, err := OpenFile(path)
+		if k%2 == 1 {
+			f, err = c.OpenFile(path) // coded columns, shared
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for b := range f.Blocks {
+			var all []string
+			err := f.Assemble(b, nil, func(v dremel.Value) error {
+				all = append(all, string(dremel.AppendJSON(nil, v)))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, share := range []int{1, 3, 20, 100} {
+				want := map[int]bool{}
+				for i := range all {
+					want[i] = r.IntN(share) == 0
+				}
+				var got []int
+				err := f.AssembleSome(b, nil, func(i int) bool { return want[i] }, func(i int, v dremel.Value) error {
+					if s := string(dremel.AppendJSON(nil, v)); !want[i] || s != all[i] {
+						t.Fatalf("block %d record %d: %s, want %s (wanted %v)", b, i, s, all[i], want[i])
+					}
+					got = append(got, i)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, w := range want {
+					if w {
+						n++
+					}
+				}
+				if len(got) != n {
+					t.Fatalf("block %d: %d records, want %d", b, len(got), n)
+				}
+			}
 		}
 	}
 }

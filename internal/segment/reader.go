@@ -638,14 +638,32 @@ func (r *Reader) AssembleSome(b int, leaves []int, want func(i int) bool, emit f
 		return fmt.Errorf("segment: no block %d", b)
 	}
 	blk := &r.Blocks[b]
+	// With few records wanted, they are assembled from their own entries,
+	// picked out of the columns (coded: no string for the others), rather
+	// than by stepping over the others' entries.
+	var rows []int
+	if want != nil {
+		for i := range blk.Rows {
+			if want(i) {
+				rows = append(rows, i)
+			}
+		}
+	}
+	picking := want != nil && len(rows) <= blk.Rows/pickShare
 	var fields []*dremel.Field
 	var cols []*dremel.Column
 	add := func(leaf int) error {
-		col, err := r.ReadColumn(b, leaf)
+		col, err := r.readColumn(b, leaf, picking)
 		if err != nil {
 			return err
 		}
-		fields = append(fields, r.Schema.Leaves[leaf])
+		f := r.Schema.Leaves[leaf]
+		if picking {
+			if col = pick(col, f, rows); col == nil {
+				return corruptf("block %d column %d: records do not match the block", b, leaf)
+			}
+		}
+		fields = append(fields, f)
 		cols = append(cols, col)
 		return nil
 	}
@@ -668,10 +686,96 @@ func (r *Reader) AssembleSome(b int, leaves []int, want func(i int) bool, emit f
 			}
 		}
 	}
+	if picking {
+		err := dremel.AssembleSome(fields, cols, len(rows), nil, func(j int, v dremel.Value) error { return emit(rows[j], v) })
+		if err != nil {
+			return fmt.Errorf("block %d: %w", b, err)
+		}
+		return nil
+	}
 	if err := dremel.AssembleSome(fields, cols, blk.Rows, want, emit); err != nil {
 		return fmt.Errorf("block %d: %w", b, err)
 	}
 	return nil
+}
+
+// pickShare: AssembleSome picks the entries of the records it wants out
+// of the columns when it wants at most 1/pickShare of them.
+const pickShare = 8
+
+// pick returns a column of the entries and values of the records rows
+// (in increasing order) of col, or nil if col has fewer records.
+func pick(col *dremel.Column, leaf *dremel.Field, rows []int) *dremel.Column {
+	if len(col.R) != len(col.D) {
+		return nil
+	}
+	out := &dremel.Column{}
+	maxD := uint8(leaf.MaxD())
+	value := func(v int) {
+		switch {
+		case col.Codes != nil:
+			out.Strs = append(out.Strs, col.Dict[col.Codes[v]])
+		case leaf.Type == dremel.String || leaf.Type == dremel.Number || leaf.Type == dremel.JSON:
+			out.Strs = append(out.Strs, col.Strs[v])
+		case leaf.Type == dremel.Int:
+			out.Ints = append(out.Ints, col.Ints[v])
+		case leaf.Type == dremel.Bool:
+			out.Bools = append(out.Bools, col.Bools[v])
+		}
+	}
+	if leaf.MaxR() == 0 {
+		// Entry i is record i's only one.
+		if len(rows) > 0 && rows[len(rows)-1] >= len(col.D) {
+			return nil
+		}
+		v, e := 0, 0
+		for _, i := range rows {
+			for _, d := range col.D[e:i] {
+				v += int(b2i(d == maxD))
+			}
+			e = i
+			out.R = append(out.R, 0)
+			out.D = append(out.D, col.D[i])
+			if col.D[i] == maxD {
+				value(v)
+			}
+		}
+		return out
+	}
+	rec, v, w := -1, 0, 0
+	for e, d := range col.D {
+		if col.R[e] == 0 {
+			rec++
+			for w < len(rows) && rows[w] < rec {
+				w++
+			}
+			if w == len(rows) {
+				break
+			}
+		}
+		if rows[w] == rec {
+			out.R = append(out.R, col.R[e])
+			out.D = append(out.D, d)
+			if d == maxD {
+				value(v)
+			}
+		}
+		if d == maxD {
+			v++
+		}
+	}
+	if w < len(rows) && (w < len(rows)-1 || rows[w] != rec) {
+		return nil
+	}
+	return out
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Project returns, in schema order, the leaves whose path starts with one
