@@ -35,7 +35,8 @@ import (
 // Runs share one cache of DefaultCacheBytes (Options.Cache), as a
 // store's queries do, and one untimed run warms it. cold-ms is one run
 // with a cache of its own, empty: the first query after a start (the
-// files still in the page cache).
+// files still in the page cache); cache-MB what the shared cache holds
+// after the query's runs.
 //
 // Metrics per query: ns/op (one run of the query), rows/s (records
 // scanned, Stats.Scanned, per second), rows/cpu-s (the same per second of
@@ -536,6 +537,7 @@ func BenchmarkQuery(b *testing.B) {
 			b.ReportMetric(float64(scanned)/sec, "rows/s")
 			b.ReportMetric(float64(scanned)/(cpuTime(b)-cpu0).Seconds(), "rows/cpu-s")
 			b.ReportMetric(coldMs, "cold-ms")
+			b.ReportMetric(float64(benchCache.Stats().Bytes)/(1<<20), "cache-MB")
 			if set.db != "" {
 				b.ReportMetric(sqlMs, "sqlite-ms")
 				ourMs := sec * 1000 / float64(b.N)

@@ -174,18 +174,34 @@ func (s *keySet) len() int {
 	return n
 }
 
-// merge adds the keys of o.
+// merge adds the keys of o, which it may take over.
 func (s *keySet) merge(o *keySet) {
+	if s.parts == nil && o.parts != nil {
+		*s, *o = *o, *s // the small one goes into the big one
+	}
 	if o.hasZero {
 		s.add(xxh3.Uint128{})
 	}
 	o.flush()
-	for _, t := range append([]keyTable{o.small}, o.parts...) {
-		for _, k := range t.slots {
-			if k != (xxh3.Uint128{}) {
-				s.add(k)
+	if s.parts != nil && o.parts != nil {
+		// Part by part: each of s's tables stays in cache while the keys
+		// of o's go in.
+		s.flush()
+		for p := range o.parts {
+			for _, k := range o.parts[p].slots {
+				if k != (xxh3.Uint128{}) {
+					s.parts[p].insert(k, slotOf(k))
+				}
 			}
+		}
+		*o = keySet{}
+		return
+	}
+	for _, k := range o.small.slots {
+		if k != (xxh3.Uint128{}) {
+			s.add(k)
 		}
 	}
 	s.flush()
+	*o = keySet{}
 }
