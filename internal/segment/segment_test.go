@@ -390,7 +390,7 @@ func FuzzSegmentRead(f *testing.F) {
 		if err := os.WriteFile(bad, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cf, err := NewCache(1<<20).OpenFile(bad)
+		cf, err := NewCache(1 << 20).OpenFile(bad)
 		for b := 0; err == nil && b < len(cf.Blocks); b++ {
 			for leaf := 0; err == nil && leaf < len(cf.Schema.Leaves); leaf++ {
 				if _, err = cf.Complete(b, leaf); err == nil {
