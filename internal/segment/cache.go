@@ -207,7 +207,11 @@ func presenceCost(p *presence) int64 {
 
 // columnCost estimates the memory of a decoded column.
 func columnCost(c *dremel.Column) int64 {
-	n := int64(256 + len(c.R) + len(c.D) + len(c.Bools) + 8*len(c.Ints) + 4*len(c.Codes) + 16*(len(c.Strs)+len(c.Dict)))
+	r := len(c.R)
+	if r > 0 && &c.R[0] == &noRepetitions[0] {
+		r = 0 // shared
+	}
+	n := int64(256 + r + len(c.D) + len(c.Bools) + 8*len(c.Ints) + 4*len(c.Codes) + 16*(len(c.Strs)+len(c.Dict)))
 	for _, s := range c.Strs {
 		n += int64(len(s))
 	}

@@ -473,7 +473,9 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 	}
 	col := &dremel.Column{}
 	var err error
-	if col.R, err = colenc.DecodeLevels(rb, entries, leaf.MaxR()); err != nil {
+	if leaf.MaxR() == 0 && len(rb) == 0 && entries <= len(noRepetitions) {
+		col.R = noRepetitions[:entries:entries] // read only, as every column
+	} else if col.R, err = colenc.DecodeLevels(rb, entries, leaf.MaxR()); err != nil {
 		return nil, err
 	}
 	if flags&1 == 0 {
@@ -769,6 +771,10 @@ func pick(col *dremel.Column, leaf *dremel.Field, rows []int) *dremel.Column {
 	}
 	return out
 }
+
+// noRepetitions are the repetition levels of every column without a
+// repeated field on its path, shared.
+var noRepetitions = make([]uint8, MaxBlockRows)
 
 // b2i is 1 for true, 0 for false.
 func b2i(b bool) int32 {
