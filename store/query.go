@@ -15,17 +15,23 @@ import (
 	"stele/internal/mtls"
 	"stele/internal/query"
 	"stele/internal/render"
+	"stele/internal/segment"
 )
 
 // queryAPI answers POST /query and GET /query?q= (DESIGN section 3).
 type queryAPI struct {
 	s       *server
 	tokens  *engine.Tokenizer
-	running chan struct{} // one token per query running
+	running chan struct{}  // one token per query running
+	cache   *segment.Cache // of -query-cache bytes, or nil
 }
 
 func newQueryAPI(s *server, secret []byte) *queryAPI {
-	return &queryAPI{s: s, tokens: engine.NewTokenizer(secret), running: make(chan struct{}, maxQueries)}
+	a := &queryAPI{s: s, tokens: engine.NewTokenizer(secret), running: make(chan struct{}, maxQueries)}
+	if s.cfg.queryCache > 0 {
+		a.cache = segment.NewCache(int64(s.cfg.queryCache))
+	}
+	return a
 }
 
 // countingWriter counts what reaches the client.
@@ -157,7 +163,7 @@ func (a *queryAPI) handle(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "error", err)
 		return
 	}
-	o := engine.Options{Now: time.Now(), MaxMemory: int64(a.s.cfg.queryMemory), MaxGroups: queryGroups}
+	o := engine.Options{Now: time.Now(), MaxMemory: int64(a.s.cfg.queryMemory), MaxGroups: queryGroups, Cache: a.cache}
 	if !rec.pii {
 		o.Tokens = a.tokens
 	}

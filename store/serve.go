@@ -39,6 +39,7 @@ type serveConfig struct {
 	memory          bytesize.Value
 	maxConns        int
 	queryMemory     bytesize.Value
+	queryCache      bytesize.Value
 }
 
 // durationValue is a flag that takes timespec durations ("30d", "12h").
@@ -62,7 +63,7 @@ func (v durationValue) Set(s string) error {
 
 const serveUsage = `usage: store -dir DIR -sources FILE -tls-cert FILE -tls-key FILE -listen ADDR -allow FILE
              [-max-age 30d] [-max-bytes 0] [-backfill-workers 4] [-memory 64MB]
-             [-query-memory 64MB]
+             [-query-memory 64MB] [-query-cache 256MB]
 
 Pulls events from the supervisors in the sources file, keeps them in DIR and
 answers GET /status and queries (GET and POST /query) over HTTPS (client certificates in the allow file).
@@ -70,7 +71,7 @@ Flags:
 `
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
-	c := serveConfig{maxAge: 30 * 24 * time.Hour, memory: defaultMemory, queryMemory: queryMemory}
+	c := serveConfig{maxAge: 30 * 24 * time.Hour, memory: defaultMemory, queryMemory: queryMemory, queryCache: engine.DefaultCacheBytes}
 	fs := flag.NewFlagSet("store", flag.ContinueOnError)
 	// Mistakes are reported once, by main, with exit status 2; only -h
 	// prints the flags.
@@ -88,6 +89,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.Var(&c.memory, "memory", "bound on events held in memory before they are in segments")
 	fs.IntVar(&c.maxConns, "max-conns", 256, "concurrent HTTPS connections at most")
 	fs.Var(&c.queryMemory, "query-memory", "what one query may hold in memory (groups, distinct sets, values for percentiles, rows to sort); beyond it the query fails with 422")
+	fs.Var(&c.queryCache, "query-cache", "decoded segment columns kept for later queries, shared by all (0: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, serveUsage)
@@ -116,6 +118,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.queryMemory < minQueryMemory {
 		return c, usagef("-query-memory must be at least %d bytes", minQueryMemory)
+	}
+	if c.queryCache < 0 {
+		return c, usagef("-query-cache must not be negative")
 	}
 	if c.maxBytes < 0 {
 		return c, usagef("-max-bytes must not be negative")
@@ -183,7 +188,8 @@ func serve(args []string, stderr io.Writer) error {
 		// The heap holds up to -memory of events twice over (one memtable
 		// filling, one being flushed) plus encoders and the index; a soft
 		// limit makes the collector work harder before RSS passes it.
-		debug.SetMemoryLimit(int64(cfg.memory)*memoryLimitFactor + memoryLimitBase)
+		// The query cache is on top.
+		debug.SetMemoryLimit(int64(cfg.memory)*memoryLimitFactor + memoryLimitBase + int64(cfg.queryCache))
 	}
 	secret, err := engine.LoadSecret(filepath.Join(cfg.dir, "pii.secret"))
 	if err != nil {

@@ -12,13 +12,13 @@ import (
 
 // aggState is one aggregate of one group.
 type aggState struct {
-	n      int64                     // count, count(F): values seen; sum/avg: numbers seen
-	sum    exactSum                  // sum, avg
-	best   Val                       // min or max
-	hasAny bool                      //
-	vals   []Val                     // pNN: every number, once one is not an integer
-	ints   []int64                   // pNN: every number while all are integers
-	set    map[xxh3.Uint128]struct{} // distinct: the hash of every value's key
+	n      int64    // count, count(F): values seen; sum/avg: numbers seen
+	sum    exactSum // sum, avg
+	best   Val      // min or max
+	hasAny bool     //
+	vals   []Val    // pNN: every number, once one is not an integer
+	ints   intList  // pNN: every number while all are integers
+	set    keySet   // distinct: the hash of every value's key
 }
 
 // aggSpec is a compiled aggregate.
@@ -92,16 +92,18 @@ func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
 		for _, v := range vals {
 			switch {
 			case v.Kind == Int && s.vals == nil:
-				s.ints = append(s.ints, v.I)
+				s.ints.add(v.I)
 				grew += 8
 			case v.Kind == Int || v.Kind == Num:
 				if s.vals == nil {
-					s.vals = make([]Val, 0, len(s.ints)+1)
-					for _, i := range s.ints {
-						s.vals = append(s.vals, intVal(i))
+					s.vals = make([]Val, 0, s.ints.n+1)
+					for _, c := range s.ints.chunks {
+						for _, i := range c {
+							s.vals = append(s.vals, intVal(i))
+						}
 					}
-					grew += int64(len(s.ints)) * 40 // from 8 bytes each to a Val
-					s.ints = nil
+					grew += int64(s.ints.n) * 40 // from 8 bytes each to a Val
+					s.ints = intList{}
 				}
 				s.vals = append(s.vals, v)
 				grew += 48
@@ -134,7 +136,7 @@ func (s *aggState) addInt(spec *aggSpec, x int64) int64 {
 		if s.vals != nil {
 			return s.add(spec, []Val{intVal(x)})
 		}
-		s.ints = append(s.ints, x)
+		s.ints.add(x)
 		return 8
 	}
 	return 0
@@ -151,16 +153,7 @@ func distinctKey(buf []byte, v Val) xxh3.Uint128 {
 
 // addKey adds a distinct value by its key (distinctKey), and returns the
 // memory it took.
-func (s *aggState) addKey(k xxh3.Uint128) int64 {
-	if s.set == nil {
-		s.set = map[xxh3.Uint128]struct{}{}
-	}
-	if _, ok := s.set[k]; ok {
-		return 0
-	}
-	s.set[k] = struct{}{}
-	return 40 // the key and its share of the map
-}
+func (s *aggState) addKey(k xxh3.Uint128) int64 { return s.set.add(k) }
 
 // merge folds o, the same aggregate over other rows, into s; it returns
 // the memory s took beyond what the two held.
@@ -174,26 +167,21 @@ func (s *aggState) merge(spec *aggSpec, o *aggState) int64 {
 			s.best = o.best
 		}
 	}
-	for k := range o.set {
-		if s.set == nil {
-			s.set = map[xxh3.Uint128]struct{}{}
-		}
-		s.set[k] = struct{}{}
-	}
+	s.set.merge(&o.set)
 	if s.vals == nil && o.vals == nil {
-		s.ints = append(s.ints, o.ints...)
+		s.ints.merge(&o.ints)
 		return 0
 	}
 	var grew int64
-	for _, x := range s.ints {
-		s.vals = append(s.vals, intVal(x))
-		grew += 40 // from 8 bytes to a Val
+	for _, l := range []*intList{&s.ints, &o.ints} {
+		for _, c := range l.chunks {
+			for _, x := range c {
+				s.vals = append(s.vals, intVal(x))
+				grew += 40 // from 8 bytes to a Val
+			}
+		}
 	}
-	for _, x := range o.ints {
-		s.vals = append(s.vals, intVal(x))
-		grew += 40
-	}
-	s.ints = nil
+	s.ints = intList{}
 	s.vals = append(s.vals, o.vals...)
 	return grew
 }
@@ -223,19 +211,77 @@ func (s *aggState) result(spec *aggSpec) Val {
 		}
 		return s.best
 	case "distinct":
-		return intVal(int64(len(s.set)))
+		return intVal(int64(s.set.len()))
 	}
 	// Nearest rank: the smallest value with at least pct% of values at or
 	// below it, in integers: in floats 99.9/100*1000 is just above 999.
 	rank := func(n int) int { return max(int((spec.permille*int64(n)+999)/1000), 1) - 1 }
-	if len(s.ints) > 0 {
-		return intVal(nthInt(s.ints, rank(len(s.ints)))) // integers only: as order sorts them
+	if s.ints.n > 0 {
+		xs := s.ints.flat()
+		return intVal(nthInt(xs, rank(len(xs)))) // integers only: as order sorts them
 	}
 	if len(s.vals) == 0 {
 		return Val{Kind: Null}
 	}
 	slices.SortFunc(s.vals, order)
 	return s.vals[rank(len(s.vals))]
+}
+
+// intList is a list of integers kept in chunks, so that it grows without
+// copying what it holds, and two lists merge by their chunks.
+type intList struct {
+	chunks [][]int64
+	n      int
+}
+
+// Chunks start small, for the many groups with few values, and double up
+// to maxIntChunk.
+const (
+	minIntChunk = 64
+	maxIntChunk = 8192
+)
+
+func (l *intList) add(x int64) {
+	k := len(l.chunks) - 1
+	if k < 0 || len(l.chunks[k]) == cap(l.chunks[k]) {
+		size := minIntChunk
+		if k >= 0 {
+			size = min(2*cap(l.chunks[k]), maxIntChunk)
+		}
+		l.chunks = append(l.chunks, make([]int64, 0, size))
+		k++
+	}
+	l.chunks[k] = append(l.chunks[k], x)
+	l.n++
+}
+
+// merge moves the chunks of o to l.
+func (l *intList) merge(o *intList) {
+	if o.n == 0 {
+		return
+	}
+	// l's last chunk, perhaps not full, goes last: add fills only that.
+	k := len(l.chunks)
+	l.chunks = append(l.chunks, o.chunks...)
+	if k > 0 {
+		last := len(l.chunks) - 1
+		l.chunks[k-1], l.chunks[last] = l.chunks[last], l.chunks[k-1]
+	}
+	l.n += o.n
+	*o = intList{}
+}
+
+// flat returns the integers in one slice, which l then holds.
+func (l *intList) flat() []int64 {
+	if len(l.chunks) == 1 {
+		return l.chunks[0]
+	}
+	xs := make([]int64, 0, l.n)
+	for _, c := range l.chunks {
+		xs = append(xs, c...)
+	}
+	l.chunks = [][]int64{xs}
+	return xs
 }
 
 // floatVal is a computed number, printed in the shortest form that reads

@@ -20,6 +20,7 @@ import (
 
 	"stele/internal/eventgen"
 	"stele/internal/query"
+	"stele/internal/segment"
 	"stele/internal/table"
 )
 
@@ -30,6 +31,12 @@ import (
 //
 //	go test -run '^$' -bench Query -benchtime 20x -count 5 ./internal/engine
 //	STELE_QBENCH_EVENTS=10000000 STELE_QBENCH_DIR=/tmp/qbench go test -run '^$' -bench Query -benchtime 5x -count 3 -timeout 2h ./internal/engine
+//
+// Runs share one cache of DefaultCacheBytes (Options.Cache), as a
+// store's queries do, and one untimed run warms it. cold-ms is one run
+// with a cache of its own, empty: the first query after a start (the
+// files still in the page cache); cache-MB what the shared cache holds
+// after the query's runs.
 //
 // Metrics per query: ns/op (one run of the query), rows/s (records
 // scanned, Stats.Scanned, per second), rows/cpu-s (the same per second of
@@ -115,6 +122,9 @@ type benchSet struct {
 	err    error
 	reused bool
 }
+
+// benchCache is the cache all timed runs share.
+var benchCache = segment.NewCache(DefaultCacheBytes)
 
 var benchSets struct {
 	mu   sync.Mutex
@@ -479,15 +489,22 @@ func BenchmarkQuery(b *testing.B) {
 			}
 			// Percentiles keep every value: at 10M events (3) needs more
 			// than DefaultMaxMemory, and this measures speed, not the bound.
-			o := Options{Now: set.now, MaxMemory: 4 << 30}
+			o := Options{Now: set.now, MaxMemory: 4 << 30, Cache: segment.NewCache(DefaultCacheBytes)}
 			ctx := context.Background()
+
+			start := time.Now()
+			if _, err := Run(ctx, q, set.src, o, discardOut{}); err != nil {
+				b.Fatal(err)
+			}
+			coldMs := float64(time.Since(start).Microseconds()) / 1000
+			o.Cache = benchCache
+			var ours sqliteLikeOut
+			if _, err := Run(ctx, q, set.src, o, &ours); err != nil {
+				b.Fatal(err)
+			}
 
 			var sqlMs float64
 			if set.db != "" {
-				var ours sqliteLikeOut
-				if _, err := Run(ctx, q, set.src, o, &ours); err != nil {
-					b.Fatal(err)
-				}
 				sql := strings.ReplaceAll(bq.sql, "{since}", strconv.FormatInt(set.now.Add(-24*time.Hour).UnixNano(), 10))
 				theirs, secs, err := sqliteRuns(set.db, sql, runs)
 				if err != nil {
@@ -519,6 +536,8 @@ func BenchmarkQuery(b *testing.B) {
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(float64(scanned)/sec, "rows/s")
 			b.ReportMetric(float64(scanned)/(cpuTime(b)-cpu0).Seconds(), "rows/cpu-s")
+			b.ReportMetric(coldMs, "cold-ms")
+			b.ReportMetric(float64(benchCache.Stats().Bytes)/(1<<20), "cache-MB")
 			if set.db != "" {
 				b.ReportMetric(sqlMs, "sqlite-ms")
 				ourMs := sec * 1000 / float64(b.N)

@@ -17,7 +17,8 @@ type block struct {
 	has     func(leaf int) bool
 	records func(emit func(i int, v dremel.Value) error) error                        // every record, in order
 	some    func(want func(i int) bool, emit func(i int, v dremel.Value) error) error // the records i with want(i), in order
-	times   []int64                                                                   // time_ns of each record, or -1
+	times   []int64                                                                   // time_ns of each record, or -1; nil with allIn
+	allIn   bool                                                                      // every record is in the plan's time range
 
 	// ord is the block's place in the source's order (units newest first,
 	// then blocks as stored), whatever order blocks are visited in: among
@@ -127,12 +128,13 @@ func index(col *dremel.Column, f *dremel.Field, rows int, val []int32) (fieldCol
 		if n != rows {
 			return fc, fmt.Errorf("engine: column %s has %d records, block %d", dremel.ColumnName(f.Path()), n, rows)
 		}
+		// Without branches: whether a record has a value is often a coin
+		// toss, which a predictor keeps losing.
+		val, maxD := fc.val[:len(col.D)], fc.maxD
 		for e, d := range col.D {
-			fc.val[e] = -1
-			if d == fc.maxD {
-				fc.val[e] = v
-				v++
-			}
+			def := b2i(d == maxD)
+			val[e] = v&-def | (def - 1)
+			v += def
 		}
 		return fc, nil
 	}
@@ -157,6 +159,14 @@ func index(col *dremel.Column, f *dremel.Field, rows int, val []int32) (fieldCol
 	}
 	fc.start = append(fc.start, int32(n))
 	return fc, nil
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // cost is the memory of the index, for the query's bound.

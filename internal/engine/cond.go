@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"math"
 	"strings"
 
 	"stele/internal/query"
@@ -86,6 +87,41 @@ type intCmp struct {
 }
 
 func (c *intCmp) holds(x int64) bool { return holds(c.op, cmp.Compare(x, c.lit)) }
+
+// span gives the comparison as a range: x op lit holds when
+// uint64(x)-lo <= width (wrapping around), xor not.
+func (c *intCmp) span() (lo, width uint64, not int32) {
+	const minInt, maxInt = math.MinInt64, math.MaxInt64
+	in := func(from, to int64) (uint64, uint64, int32) {
+		if from > to {
+			// Nothing: the complement of everything.
+			return 0, ^uint64(0), 1
+		}
+		return uint64(from), uint64(to) - uint64(from), 0
+	}
+	switch lit := c.lit; c.op {
+	case query.Eq:
+		return in(lit, lit)
+	case query.Ne:
+		lo, width, _ := in(lit, lit)
+		return lo, width, 1
+	case query.Lt:
+		if lit == minInt {
+			return in(1, 0)
+		}
+		return in(minInt, lit-1)
+	case query.Le:
+		return in(minInt, lit)
+	case query.Gt:
+		if lit == maxInt {
+			return in(1, 0)
+		}
+		return in(lit+1, maxInt)
+	case query.Ge:
+		return in(lit, maxInt)
+	}
+	return in(1, 0) // as holds: no other operator holds
+}
 
 // compileLeaf compiles a condition that is not And, Or or Not.
 func compileLeaf(c query.Cond, res resolver, tok *Tokenizer) (*leaf, error) {

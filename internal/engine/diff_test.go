@@ -31,6 +31,7 @@ import (
 	"stele/internal/eventgen"
 	"stele/internal/ingest"
 	"stele/internal/query"
+	"stele/internal/segment"
 	"stele/internal/table"
 )
 
@@ -242,10 +243,22 @@ func sources(t testing.TB, lines []line) map[string]Source {
 		"segments": {Segments: append(seg(lines[:third]), seg(lines[third:])...)},
 		"mixed":    {Segments: seg(lines[:half]), Mem: mem(lines[half:])},
 		"many":     {Segments: many},
+		// The same segments, read through caches (layoutCaches).
+		"many+cache":          {Segments: many},
+		"segments+tiny-cache": {Segments: append(seg(lines[:third]), seg(lines[third:])...)},
 	}
 }
 
-var layouts = []string{"memory", "segments", "mixed", "many"}
+var layouts = []string{"memory", "segments", "mixed", "many", "many+cache", "segments+tiny-cache"}
+
+// layoutCaches are the caches of the layouts read through one, shared by
+// every test (each data set's files are others): one that keeps
+// everything, so later queries hit what earlier ones read, and one so
+// small that it keeps dropping entries.
+var layoutCaches = map[string]*segment.Cache{
+	"many+cache":          segment.NewCache(64 << 20),
+	"segments+tiny-cache": segment.NewCache(24 << 10),
+}
 
 // collect is an Output that keeps rows as text, events as canonical JSON.
 type collect struct {
@@ -275,7 +288,7 @@ func (c *collect) Event(line []byte) error {
 }
 
 // diffOne runs text both ways and describes any difference.
-func diffOne(text string, src Source, recs []nrec, tok *Tokenizer, maxGroups int) string {
+func diffOne(text string, l string, src Source, recs []nrec, tok *Tokenizer, maxGroups int) string {
 	q, err := query.Parse(text)
 	if err != nil {
 		return fmt.Sprintf("generated query does not parse: %v", err)
@@ -289,7 +302,7 @@ func diffOne(text string, src Source, recs []nrec, tok *Tokenizer, maxGroups int
 	// Parse again: the engine may not share the naive run's query.
 	q, _ = query.Parse(text)
 	var got collect
-	_, gerr := Run(context.Background(), q, src, Options{Now: time.Unix(0, diffNow), Tokens: tok, MaxGroups: maxGroups}, &got)
+	_, gerr := Run(context.Background(), q, src, Options{Now: time.Unix(0, diffNow), Tokens: tok, MaxGroups: maxGroups, Cache: layoutCaches[l]}, &got)
 	switch {
 	case werr != nil && gerr == nil:
 		return fmt.Sprintf("engine: no error, want %v; rows:\n%s", werr, strings.Join(got.rows, "\n"))
@@ -673,7 +686,7 @@ func TestDifferential(t *testing.T) {
 			}
 			queries++
 			for _, l := range layouts {
-				if msg := diffOne(text, srcs[l], recs, client, maxGroups); msg != "" {
+				if msg := diffOne(text, l, srcs[l], recs, client, maxGroups); msg != "" {
 					failures++
 					small := shrink(t, lines, text, l, client, maxGroups)
 					t.Errorf("seed %d, set %d, %s, pii client %v, max groups %d:\nquery:\n%s\n%s\nminimal data (%d of %d lines):\n%s",
@@ -687,6 +700,13 @@ func TestDifferential(t *testing.T) {
 		}
 	}
 	t.Logf("%d queries over %d data sets, each in %d layouts (%d drawn again)", queries, sets, len(layouts), redrawn)
+	for l, c := range layoutCaches {
+		st := c.Stats()
+		t.Logf("%s: %+v", l, st)
+		if st.Hits == 0 {
+			t.Errorf("%s: no hits", l)
+		}
+	}
 }
 
 func naiveRecords(t testing.TB, lines []line) []nrec {
@@ -704,7 +724,7 @@ func naiveRecords(t testing.TB, lines []line) []nrec {
 // shrink drops lines while the query still fails in layout l.
 func shrink(t *testing.T, lines []line, text, l string, tok *Tokenizer, maxGroups int) []line {
 	fails := func(ls []line) bool {
-		return diffOne(text, sources(t, ls)[l], naiveRecords(t, ls), tok, maxGroups) != ""
+		return diffOne(text, l, sources(t, ls)[l], naiveRecords(t, ls), tok, maxGroups) != ""
 	}
 	for tries := 0; tries < 300; {
 		dropped := false

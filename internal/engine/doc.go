@@ -25,6 +25,12 @@
 // and blocks whose newest record cannot make it are skipped, and only the
 // records kept are assembled back into JSON.
 //
+// A stats query without every reads no time_ns in a block wholly inside
+// its time range whose presence chunk says every record has one. With
+// Options.Cache, segment footers and the decoded columns are kept for
+// later runs (segment.Cache): a bounded cache shared by the runs of a
+// store, keyed by each file's identity.
+//
 // # Semantics
 //
 // A field's values in a record are all its values at that path (every

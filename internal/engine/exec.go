@@ -33,6 +33,10 @@ type Options struct {
 	MaxMemory int64      // 0: DefaultMaxMemory
 	MaxGroups int        // 0: DefaultMaxGroups
 	Tokens    *Tokenizer // nil: the client sees personal data
+
+	// Cache, if set, keeps segment footers and decoded columns for
+	// later runs (and other runs at the same time) that share it.
+	Cache *segment.Cache
 }
 
 // Header describes the rows that follow.
@@ -85,6 +89,10 @@ type plan struct {
 	countOnly bool
 	counted   int64
 
+	// needTimes: rows need their time_ns (raw events, every), not only
+	// whether they are in the time range.
+	needTimes bool
+
 	// blockDone, if set, runs after each block's records were visited,
 	// while the block can still be read.
 	blockDone func(b *block) error
@@ -108,7 +116,7 @@ func newPlan(q *query.Query, o Options) (*plan, error) {
 	if o.MaxGroups == 0 {
 		o.MaxGroups = DefaultMaxGroups
 	}
-	p := &plan{presence: map[int]bool{}, q: q, o: o, from: 0, to: math.MaxInt64, limit: q.Limit, mem: &budget{max: o.MaxMemory}}
+	p := &plan{presence: map[int]bool{}, q: q, o: o, from: 0, to: math.MaxInt64, limit: q.Limit, mem: &budget{max: o.MaxMemory}, needTimes: true}
 	if q.Since != nil {
 		p.from = q.Since.Resolve(o.Now)
 	}
@@ -155,6 +163,7 @@ func newPlan(q *query.Query, o Options) (*plan, error) {
 		if p.limit < 0 {
 			p.limit = math.MaxInt
 		}
+		p.needTimes = s.Every > 0
 		p.countOnly = len(q.Where) == 0 && len(p.by) == 0 && s.Every == 0
 		for _, a := range p.aggs {
 			p.countOnly = p.countOnly && a.fn == "count" && a.field < 0
@@ -345,7 +354,13 @@ type segFile struct {
 
 // openSegment opens s for p.
 func (p *plan) openSegment(s *table.Segment) (*segFile, error) {
-	f, err := segment.OpenFile(s.Path())
+	var f *segment.File
+	var err error
+	if p.o.Cache != nil {
+		f, err = p.o.Cache.OpenFile(s.Path())
+	} else {
+		f, err = segment.OpenFile(s.Path())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("engine: segment %s: %w", s.Info, err)
 	}
@@ -425,18 +440,34 @@ func (p *plan) visitSegmentBlock(ctx context.Context, sf *segFile, ord int64, bi
 			return f.AssembleSome(bi, nil, want, emit)
 		},
 	}
-	p.scratch.times = slices.Grow(p.scratch.times[:0], blk.Rows)[:blk.Rows]
-	b.times = p.scratch.times
-	for i := range b.times {
-		b.times[i] = -1
-	}
 	err := func() error {
-		if sf.timeLeaf < 0 || !b.has(sf.timeLeaf) {
-			return nil
+		if !p.needTimes && blk.HasTime && blk.MinTime >= p.from && blk.MaxTime < p.to && sf.timeLeaf >= 0 {
+			// Every record is in the time range if every record has a
+			// time: then the times need not be read.
+			all, err := f.Complete(bi, sf.timeLeaf)
+			if all || err != nil {
+				b.allIn = true
+				return err
+			}
 		}
-		col, err := b.read(sf.timeLeaf)
-		if err != nil {
-			return err
+		var col *dremel.Column
+		if sf.timeLeaf >= 0 && b.has(sf.timeLeaf) {
+			var err error
+			if col, err = b.read(sf.timeLeaf); err != nil {
+				return err
+			}
+			if col.Len() == b.rows && len(col.Ints) == b.rows {
+				b.times = col.Ints // every record has its time; read only
+				return nil
+			}
+		}
+		p.scratch.times = slices.Grow(p.scratch.times[:0], blk.Rows)[:blk.Rows]
+		b.times = p.scratch.times
+		for i := range b.times {
+			b.times[i] = -1
+		}
+		if col == nil {
+			return nil
 		}
 		fc, err := index(col, f.Schema.Leaves[sf.timeLeaf], b.rows, p.scratch.int32s(col.Len()))
 		if err != nil {
@@ -549,10 +580,25 @@ func (p *plan) visitBlock(ctx context.Context, b *block, fn blockFunc) error {
 	p.stats.Scanned += int64(b.rows)
 	sel := slices.Grow(p.scratch.sel[:0], b.rows)
 	defer func() { p.scratch.sel = sel[:0] }()
-	for i, t := range b.times[:b.rows] {
-		if t >= p.from && t < p.to {
-			sel = append(sel, int32(i))
+	if b.allIn {
+		sel = sel[:b.rows]
+		for i := range sel {
+			sel[i] = int32(i)
 		}
+	} else {
+		// Without branches: t is in [from, to) if t-from, wrapping
+		// around, is below to-from.
+		sel = sel[:b.rows]
+		n := 0
+		from, width := uint64(p.from), uint64(p.to)-uint64(p.from)
+		if p.to <= p.from {
+			width = 0
+		}
+		for i, t := range b.times[:b.rows] {
+			sel[n] = int32(i)
+			n += int(b2i(uint64(t)-from < width))
+		}
+		sel = sel[:n]
 	}
 	if p.where != nil && len(sel) > 0 {
 		sel = p.where(&blockRow{fields: fields}, sel, make([]Val, 0, 8))

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"slices"
 
 	"github.com/zeebo/xxh3"
@@ -23,6 +24,9 @@ type grouper struct {
 
 	// Per-block scratch, kept between blocks.
 	dims    []dim
+	idbufs  [][]uint32 // dim.ids of each dimension
+	buckets []int64
+	withVal []int32
 	comp    []uint64
 	gs      []*group
 	table   []*group
@@ -66,14 +70,22 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 	// numbered densely (at most one per row), so the table of groups stays
 	// small and nothing overflows.
 	g.comp = slices.Grow(g.comp[:0], len(sel))[:len(sel)]
-	clear(g.comp)
+	if len(g.dims) == 0 {
+		clear(g.comp)
+	}
 	radix := uint64(1)
-	for _, d := range g.dims {
+	for di, d := range g.dims {
 		if radix > maxTableID {
 			radix = g.densify()
 		}
-		for j, id := range d.ids {
-			g.comp[j] = g.comp[j]*d.n + uint64(id)
+		if di == 0 {
+			for j, id := range d.ids {
+				g.comp[j] = uint64(id)
+			}
+		} else {
+			for j, id := range d.ids {
+				g.comp[j] = g.comp[j]*d.n + uint64(id)
+			}
 		}
 		radix *= d.n
 	}
@@ -102,7 +114,7 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 
 	for k := range p.aggs {
 		grew := g.aggregate(k, fields, sel)
-		if grew > 0 {
+		if grew != 0 {
 			if err := p.mem.charge(grew); err != nil {
 				return err
 			}
@@ -165,23 +177,51 @@ func (g *grouper) find(j int) (*group, error) {
 	return gr, p.mem.charge(cost)
 }
 
+// ids returns n zeros for the ids of the next dimension of the block,
+// reusing the memory of earlier blocks.
+func (g *grouper) ids(n int) []uint32 {
+	d := len(g.dims)
+	for len(g.idbufs) <= d {
+		g.idbufs = append(g.idbufs, nil)
+	}
+	b := slices.Grow(g.idbufs[d][:0], n)[:n]
+	clear(b)
+	g.idbufs[d] = b
+	return b
+}
+
 // everyDim is the bucket of each row: time_ns - time_ns mod every.
 func (g *grouper) everyDim(b *block, sel []int32) dim {
 	every := g.every
-	bucket := func(i int32) int64 { t := b.times[i]; return t - t%every }
-	lo, hi := bucket(sel[0]), bucket(sel[0])
-	for _, i := range sel {
-		bk := bucket(i)
-		lo, hi = min(lo, bk), max(hi, bk)
+	// Rows of a block mostly come in time order, so a row is mostly in
+	// the bucket of the row before: it costs a comparison rather than a
+	// division. Buckets of negative times, rounded towards zero, hold
+	// 2·every-1 times and are always computed.
+	g.buckets = slices.Grow(g.buckets[:0], len(sel))[:len(sel)]
+	buckets := g.buckets
+	cur, curOK := int64(0), false
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for j, i := range sel {
+		t := b.times[i]
+		if !curOK || t < cur || t-cur >= every {
+			cur = t - t%every
+			curOK = t >= 0
+			lo, hi = min(lo, cur), max(hi, cur)
+		}
+		buckets[j] = cur
 	}
-	ids := make([]uint32, len(sel))
+	ids := g.ids(len(sel))
 	if span := uint64(hi-lo) / uint64(every); span < maxDimIDs {
-		for j, i := range sel {
-			ids[j] = uint32((bucket(i) - lo) / every)
+		prev, id := lo, uint32(0)
+		for j, bk := range buckets {
+			if bk != prev {
+				prev, id = bk, uint32((bk-lo)/every)
+			}
+			ids[j] = id
 		}
 		return dim{ids: ids, n: span + 1, val: func(id uint32) Val { return intVal(lo + int64(id)*every) }}
 	}
-	uniq := firstSeen(ids, func(j int) int64 { return bucket(sel[j]) })
+	uniq := firstSeen(ids, func(j int) int64 { return buckets[j] })
 	return dim{ids: ids, n: uint64(len(uniq)), val: func(id uint32) Val { return intVal(uniq[id]) }}
 }
 
@@ -195,7 +235,7 @@ func (g *grouper) byDim(fd *fieldData, path []string, sel []int32) dim {
 		}
 		return v
 	}
-	ids := make([]uint32, len(sel))
+	ids := g.ids(len(sel))
 	null := func(uint32) Val { return Val{Kind: Null} }
 	if len(fd.cols) == 0 {
 		return dim{ids: ids, n: 1, val: null}
@@ -204,9 +244,13 @@ func (g *grouper) byDim(fd *fieldData, path []string, sel []int32) dim {
 		switch {
 		case fc.typ == dremel.String && fc.col.Codes != nil && len(fc.col.Dict) < maxDimIDs:
 			dict, codes := fc.col.Dict, fc.col.Codes
-			for j, i := range sel {
-				if vi := fc.val[i]; vi >= 0 {
-					ids[j] = codes[vi] + 1
+			if len(codes) > 0 {
+				// Without branches: a row without a value (vi < 0,
+				// neg = -1) looks at code 0 and gets id 0.
+				for j, i := range sel {
+					vi := fc.val[i]
+					neg := vi >> 31
+					ids[j] = (codes[vi&^neg] + 1) &^ uint32(neg)
 				}
 			}
 			return dim{ids: ids, n: uint64(len(dict)) + 1, val: func(id uint32) Val {
@@ -290,6 +334,26 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 			}
 		}
 		return 0
+	case flat && fc.typ == dremel.Int && spec.permille > 0:
+		// The rows with a value first, without branches (whether a row
+		// has one is often a coin toss); then their values.
+		ints := fc.col.Ints
+		g.withVal = slices.Grow(g.withVal[:0], len(sel))[:len(sel)]
+		n := 0
+		for j, i := range sel {
+			g.withVal[n] = int32(j)
+			n += int(^fc.val[i] >> 31 & 1)
+		}
+		for _, j := range g.withVal[:n] {
+			x := ints[fc.val[sel[j]]]
+			if st := &gs[j].aggs[k]; st.vals == nil {
+				st.ints.add(x)
+				grew += 8
+			} else {
+				grew += st.addInt(spec, x)
+			}
+		}
+		return grew
 	case flat && fc.typ == dremel.Int && spec.fn != "distinct":
 		ints := fc.col.Ints
 		for j, i := range sel {

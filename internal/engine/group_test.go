@@ -31,7 +31,7 @@ func TestWideGroups(t *testing.T) {
 		"where d < 20 or c = \"c7\"\nstats count by c, d",
 	} {
 		for _, l := range layouts {
-			if msg := diffOne(q, srcs[l], recs, nil, 0); msg != "" {
+			if msg := diffOne(q, l, srcs[l], recs, nil, 0); msg != "" {
 				t.Errorf("%s, %q:\n%s", l, q, msg)
 			}
 		}

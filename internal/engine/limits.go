@@ -35,6 +35,11 @@ const (
 	DefaultMaxMemory = 256 << 20
 	DefaultMaxGroups = 100_000
 
+	// DefaultCacheBytes is what a store's cache of decoded segment
+	// columns (Options.Cache) holds by default: the columns a query over
+	// a day of 10M events reads (a few, at 1 to 9 bytes a record) fit.
+	DefaultCacheBytes = 256 << 20
+
 	// defaultRawLimit is how many raw events a query without limit shows.
 	defaultRawLimit = 100
 

@@ -28,6 +28,7 @@ import (
 	"stele/internal/dremel"
 	"stele/internal/goldenfile"
 	"stele/internal/query"
+	"stele/internal/segment"
 	"stele/internal/table"
 )
 
@@ -67,7 +68,7 @@ func TestScripts(t *testing.T) {
 			for _, c := range cases {
 				got := ""
 				for i, l := range layouts {
-					res := runScriptCase(t, c, srcs[l])
+					res := runScriptCase(t, c, srcs[l], layoutCaches[l])
 					if i > 0 && res != got {
 						t.Errorf("%s: %s gives\n%s\n%s gives\n%s", c.head, layouts[0], got, l, res)
 					}
@@ -98,8 +99,8 @@ func parseScript(t *testing.T, text string) (events []string, cases []scriptCase
 	return events, cases
 }
 
-func runScriptCase(t *testing.T, c scriptCase, src Source) string {
-	o := Options{Now: scriptNow}
+func runScriptCase(t *testing.T, c scriptCase, src Source, cache *segment.Cache) string {
+	o := Options{Now: scriptNow, Cache: cache}
 	ctx := context.Background()
 	var opts string
 	if strings.HasSuffix(c.head, "]") {

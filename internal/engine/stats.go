@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"stele/internal/query"
 )
@@ -77,14 +79,32 @@ func (p *plan) runStats(ctx context.Context, src Source, out Output) error {
 	if every > 0 {
 		h.Time = 0
 	}
-	rows := make([][]Val, 0, len(groups))
+	all := make([]*group, 0, len(groups))
 	for _, g := range groups {
-		row := append(slices.Clone(g.keys), make([]Val, len(p.aggs))...)
-		for k := range p.aggs {
-			row[len(g.keys)+k] = g.aggs[k].result(&p.aggs[k])
-		}
-		rows = append(rows, row)
+		all = append(all, g)
 	}
+	rows := make([][]Val, len(all))
+	// Results (percentiles select among all their values) are worked out
+	// by as many workers as scanned, each taking the next group.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(workers), len(all)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(all) {
+					return
+				}
+				g := all[i]
+				row := append(slices.Clone(g.keys), make([]Val, len(p.aggs))...)
+				for k := range p.aggs {
+					row[len(g.keys)+k] = g.aggs[k].result(&p.aggs[k])
+				}
+				rows[i] = row
+			}
+		})
+	}
+	wg.Wait()
 	// One row per group, sorted by group keys (time first).
 	nkeys := len(p.by)
 	if every > 0 {

@@ -160,11 +160,42 @@ func (l *leaf) vec() vpred {
 		out := sel[:0]
 		switch {
 		case fc.typ == dremel.Int && l.ints != nil:
-			for _, i := range sel {
-				if vi := fc.val[i]; vi >= 0 && l.ints.holds(fc.col.Ints[vi]) {
-					out = append(out, i)
-				}
+			ints := fc.col.Ints
+			if len(ints) == 0 {
+				return sel[:0] // no row has a value here
 			}
+			// Without branches, as whether a row has a value or passes
+			// is often a coin toss: a row without one (vi < 0, neg = -1)
+			// looks at value 0 and is not kept.
+			lo, width, not := l.ints.span()
+			n := 0
+			for _, i := range sel {
+				vi := fc.val[i]
+				neg := vi >> 31
+				in := b2i(uint64(ints[vi&^neg])-lo <= width) ^ not
+				sel[n] = i
+				n += int(in &^ neg)
+			}
+			return sel[:n]
+		case fc.typ == dremel.String && fc.col.Codes != nil && len(fc.col.Dict) <= len(sel)/4:
+			// Few distinct values for the rows: each is tested first,
+			// then rows are kept by code without branches (as above).
+			codes := fc.col.Codes
+			if len(codes) == 0 {
+				return sel[:0]
+			}
+			keep := make([]int32, len(fc.col.Dict))
+			for c, v := range fc.col.Dict {
+				keep[c] = b2i(l.test(l.cell(Val{Kind: Str, S: v})))
+			}
+			n := 0
+			for _, i := range sel {
+				vi := fc.val[i]
+				neg := vi >> 31
+				sel[n] = i
+				n += int(keep[codes[vi&^neg]] &^ neg)
+			}
+			return sel[:n]
 		case fc.typ == dremel.String && fc.col.Codes != nil:
 			// Each distinct value is tested once, when a row first has it:
 			// 0 not yet, 1 holds, 2 does not.

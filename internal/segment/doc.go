@@ -75,6 +75,15 @@
 // ErrCorrupt (ErrChecksum for a checksum mismatch), or a *VersionError for
 // an unknown version; never a panic or an allocation beyond the limits.
 //
+// # Caching
+//
+// A Cache keeps what reading decodes (footers, presence chunks, columns
+// in the coded form of ReadColumnCoded) for the Files opened through it,
+// up to a bound in bytes, least recently used first out. Entries are
+// keyed by the file's path, size, modification time and footer checksum,
+// read at every open: files are immutable, so a merged or deleted file's
+// entries are simply never asked for again.
+//
 // # Writing
 //
 // Create writes to a temporary file in the destination directory; Close

@@ -19,8 +19,14 @@ type Reader struct {
 	Schema *dremel.Schema
 	Blocks []Block
 
-	// mu guards the presence chunks decoded last, by block: columns of
-	// one block are usually read together, and they share it.
+	// cache, if set (Cache.OpenFile), keeps presence chunks and coded
+	// columns of the file id.
+	cache *Cache
+	id    fileID
+
+	// mu guards the presence chunks decoded last, by block, when there is
+	// no cache: columns of one block are usually read together, and they
+	// share it.
 	mu       sync.Mutex
 	pres     map[int]*presence
 	presFIFO []int
@@ -116,44 +122,50 @@ func (f *File) Close() error { return f.f.Close() }
 // Open reads and checks the header, trailer and footer of a segment of
 // size bytes.
 func Open(ra io.ReaderAt, size int64) (*Reader, error) {
+	r, _, err := open(ra, size)
+	return r, err
+}
+
+// open is Open, also returning the footer's checksum.
+func open(ra io.ReaderAt, size int64) (*Reader, uint64, error) {
 	if size < int64(headerSize+trailerSize+checksumSize) {
-		return nil, corruptf("%d bytes is too short for a segment", size)
+		return nil, 0, corruptf("%d bytes is too short for a segment", size)
 	}
 	var h [headerSize]byte
 	if _, err := ra.ReadAt(h[:], 0); err != nil {
-		return nil, fmt.Errorf("read header: %w", err)
+		return nil, 0, fmt.Errorf("read header: %w", err)
 	}
 	if string(h[:len(Magic)]) != Magic {
-		return nil, corruptf("bad magic")
+		return nil, 0, corruptf("bad magic")
 	}
 	if v := binary.LittleEndian.Uint32(h[len(Magic):]); v != Version {
-		return nil, &VersionError{Version: v}
+		return nil, 0, &VersionError{Version: v}
 	}
 	var t [trailerSize]byte
 	if _, err := ra.ReadAt(t[:], size-trailerSize); err != nil {
-		return nil, fmt.Errorf("read trailer: %w", err)
+		return nil, 0, fmt.Errorf("read trailer: %w", err)
 	}
 	if string(t[4:]) != Magic {
-		return nil, corruptf("bad trailing magic")
+		return nil, 0, corruptf("bad trailing magic")
 	}
 	flen := int64(binary.LittleEndian.Uint32(t[:4]))
 	footerAt := size - trailerSize - flen
 	if flen < checksumSize || flen > MaxFooterBytes || footerAt < headerSize {
-		return nil, corruptf("footer of %d bytes in a file of %d", flen, size)
+		return nil, 0, corruptf("footer of %d bytes in a file of %d", flen, size)
 	}
 	raw := make([]byte, flen) // bounded by the file's size and MaxFooterBytes
 	if _, err := ra.ReadAt(raw, footerAt); err != nil {
-		return nil, fmt.Errorf("read footer: %w", err)
+		return nil, 0, fmt.Errorf("read footer: %w", err)
 	}
 	body, err := verify(raw)
 	if err != nil {
-		return nil, fmt.Errorf("footer: %w", err)
+		return nil, 0, fmt.Errorf("footer: %w", err)
 	}
 	r := &Reader{ra: ra, pres: map[int]*presence{}}
 	if err := r.decodeFooter(body, footerAt); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return r, nil
+	return r, binary.LittleEndian.Uint64(raw[len(body):]), nil
 }
 
 // decodeFooter fills r from the footer body; chunks must lie between the
@@ -281,7 +293,9 @@ func (r *Reader) ReadColumn(b, leaf int) (*dremel.Column, error) {
 // ReadColumnCoded is ReadColumn, except that the values of a string column
 // stored with a dictionary come as the dictionary and a code per value
 // (Column.Dict and Column.Codes, Strs nil): a query can test each distinct
-// value once, and group by codes.
+// value once, and group by codes. Values of a String column stored
+// otherwise come so too, in a dictionary made on reading, unless most of
+// them are distinct.
 func (r *Reader) ReadColumnCoded(b, leaf int) (*dremel.Column, error) {
 	return r.readColumn(b, leaf, true)
 }
@@ -295,45 +309,93 @@ func (r *Reader) readColumn(b, leaf int, coded bool) (*dremel.Column, error) {
 	if c == nil {
 		return nil, ErrNoColumn
 	}
+	if r.cache != nil && !coded {
+		// The cache keeps the coded form only; the strings of a coded
+		// column share its dictionary's memory.
+		col, err := r.readColumn(b, leaf, true)
+		if err != nil || col.Codes == nil {
+			return col, err
+		}
+		strs := make([]string, len(col.Codes))
+		for i, k := range col.Codes {
+			strs[i] = col.Dict[k]
+		}
+		return &dremel.Column{R: col.R, D: col.D, Strs: strs}, nil
+	}
+	if col := r.cachedColumn(b, leaf, coded); col != nil {
+		return col, nil
+	}
 	body, err := r.readChunk(c.Offset, c.Size)
 	if err != nil {
 		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
 	}
-	pres := func() (*presence, error) {
-		if !blk.hasPresence {
-			return nil, corruptf("no presence chunk")
+	pres := func() (*presence, error) { return r.presence(b) }
+	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres, coded)
+	if err != nil {
+		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
+	}
+	if r.cache != nil && coded {
+		col = r.cache.add(r.columnKey(b, leaf), col, columnCost(col)).(*dremel.Column)
+	}
+	return col, nil
+}
+
+// cachedColumn returns the coded column of leaf in block b from the
+// cache, or nil.
+func (r *Reader) cachedColumn(b, leaf int, coded bool) *dremel.Column {
+	if r.cache == nil || !coded {
+		return nil
+	}
+	col, _ := r.cache.get(r.columnKey(b, leaf)).(*dremel.Column)
+	return col
+}
+
+func (r *Reader) columnKey(b, leaf int) cacheKey {
+	return cacheKey{file: r.id, kind: kindCoded, block: int32(b), leaf: int32(leaf)}
+}
+
+// presence returns the decoded presence chunk of block b, from the cache
+// or the last few the Reader decoded.
+func (r *Reader) presence(b int) (*presence, error) {
+	blk := &r.Blocks[b]
+	if !blk.hasPresence {
+		return nil, corruptf("no presence chunk")
+	}
+	k := cacheKey{file: r.id, kind: kindPresence, block: int32(b)}
+	if r.cache != nil {
+		if p, ok := r.cache.get(k).(*presence); ok {
+			return p, nil
 		}
+	} else {
 		r.mu.Lock()
 		p := r.pres[b]
 		r.mu.Unlock()
 		if p != nil {
 			return p, nil
 		}
-		body, err := r.readChunk(blk.presOff, blk.presSize)
-		if err != nil {
-			return nil, err
-		}
-		p, err = decodePresence(body, blk.Rows)
-		if err != nil {
-			return nil, err
-		}
-		r.mu.Lock()
-		if _, ok := r.pres[b]; !ok {
-			if len(r.presFIFO) == presenceCache {
-				delete(r.pres, r.presFIFO[0])
-				r.presFIFO = r.presFIFO[1:]
-			}
-			r.pres[b] = p
-			r.presFIFO = append(r.presFIFO, b)
-		}
-		r.mu.Unlock()
-		return p, nil
 	}
-	col, err := decodeChunk(body, r.Schema.Leaves[leaf], c.Entries, blk.Rows, pres, coded)
+	body, err := r.readChunk(blk.presOff, blk.presSize)
 	if err != nil {
-		return nil, fmt.Errorf("block %d column %d: %w", b, leaf, err)
+		return nil, err
 	}
-	return col, nil
+	p, err := decodePresence(body, blk.Rows)
+	if err != nil {
+		return nil, err
+	}
+	if r.cache != nil {
+		return r.cache.add(k, p, presenceCost(p)).(*presence), nil
+	}
+	r.mu.Lock()
+	if _, ok := r.pres[b]; !ok {
+		if len(r.presFIFO) == presenceCache {
+			delete(r.pres, r.presFIFO[0])
+			r.presFIFO = r.presFIFO[1:]
+		}
+		r.pres[b] = p
+		r.presFIFO = append(r.presFIFO, b)
+	}
+	r.mu.Unlock()
+	return p, nil
 }
 
 // readChunk reads size bytes at off and checks their checksum. Open has
@@ -351,7 +413,7 @@ type presence struct {
 	pos    map[uint32]int // column id → bit
 	stride int
 	table  []byte
-	shapes []uint32
+	shapes []uint16 // each record's shape: fewer than maxShapes
 }
 
 func decodePresence(body []byte, rows int) (*presence, error) {
@@ -377,9 +439,13 @@ func decodePresence(body []byte, rows int) (*presence, error) {
 	if nshapes == 0 {
 		return nil, corruptf("presence chunk without shapes")
 	}
-	var err error
-	if p.shapes, err = colenc.DecodeIndexes(d.b, nshapes, rows); err != nil {
+	shapes, err := colenc.DecodeIndexes(d.b, nshapes, rows)
+	if err != nil {
 		return nil, err
+	}
+	p.shapes = make([]uint16, len(shapes))
+	for i, s := range shapes {
+		p.shapes[i] = uint16(s)
 	}
 	return p, nil
 }
@@ -407,7 +473,9 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 	}
 	col := &dremel.Column{}
 	var err error
-	if col.R, err = colenc.DecodeLevels(rb, entries, leaf.MaxR()); err != nil {
+	if leaf.MaxR() == 0 && len(rb) == 0 && entries <= len(noRepetitions) {
+		col.R = noRepetitions[:entries:entries] // read only, as every column
+	} else if col.R, err = colenc.DecodeLevels(rb, entries, leaf.MaxR()); err != nil {
 		return nil, err
 	}
 	if flags&1 == 0 {
@@ -470,9 +538,15 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 	case dremel.String, dremel.Number, dremel.JSON:
 		var s *colenc.Strings
 		if s, err = colenc.DecodeStrings(vb, values); err == nil {
-			if coded && s.Index != nil {
+			switch {
+			case coded && s.Index != nil:
 				col.Dict, col.Codes = dictOf(s), s.Index
-			} else {
+			case coded && leaf.Type == dremel.String:
+				var ok bool
+				if col.Dict, col.Codes, ok = makeDict(s); !ok {
+					col.Strs = stringsOf(s)
+				}
+			default:
 				col.Strs = stringsOf(s)
 			}
 		}
@@ -497,6 +571,48 @@ func stringsOf(s *colenc.Strings) []string {
 	}
 	return out
 }
+
+// makeDict gives strings stored without a dictionary one, for a coded
+// read, unless more than madeDictShare of them are distinct: then a query
+// gains nothing from testing or grouping each distinct value once.
+func makeDict(s *colenc.Strings) (dict []string, codes []uint32, ok bool) {
+	n := s.Len()
+	limit := int(float64(n) * madeDictShare)
+	all := string(s.Data) // keys of the map, without an allocation each
+	index := make(map[string]uint32)
+	codes = make([]uint32, n)
+	var offs []int
+	var data []byte
+	for i := range n {
+		v := all[s.Offs[i]:s.Offs[i+1]]
+		k, seen := index[v]
+		if !seen {
+			if len(offs) >= limit {
+				return nil, nil, false
+			}
+			k = uint32(len(offs))
+			index[v] = k
+			offs = append(offs, len(data))
+			data = append(data, v...)
+		}
+		codes[i] = k
+	}
+	// The entries share one allocation of only their own bytes.
+	kept := string(data)
+	dict = make([]string, len(offs))
+	for i, off := range offs {
+		end := len(kept)
+		if i+1 < len(offs) {
+			end = offs[i+1]
+		}
+		dict[i] = kept[off:end]
+	}
+	return dict, codes, true
+}
+
+// madeDictShare is the largest share of distinct values among strings for
+// which makeDict makes a dictionary.
+const madeDictShare = 0.75
 
 // dictOf converts the dictionary of decoded strings that have one.
 func dictOf(s *colenc.Strings) []string {
@@ -524,14 +640,32 @@ func (r *Reader) AssembleSome(b int, leaves []int, want func(i int) bool, emit f
 		return fmt.Errorf("segment: no block %d", b)
 	}
 	blk := &r.Blocks[b]
+	// With few records wanted, they are assembled from their own entries,
+	// picked out of the columns (coded: no string for the others), rather
+	// than by stepping over the others' entries.
+	var rows []int
+	if want != nil {
+		for i := range blk.Rows {
+			if want(i) {
+				rows = append(rows, i)
+			}
+		}
+	}
+	picking := want != nil && len(rows) <= blk.Rows/pickShare
 	var fields []*dremel.Field
 	var cols []*dremel.Column
 	add := func(leaf int) error {
-		col, err := r.ReadColumn(b, leaf)
+		col, err := r.readColumn(b, leaf, picking)
 		if err != nil {
 			return err
 		}
-		fields = append(fields, r.Schema.Leaves[leaf])
+		f := r.Schema.Leaves[leaf]
+		if picking {
+			if col = pick(col, f, rows); col == nil {
+				return corruptf("block %d column %d: records do not match the block", b, leaf)
+			}
+		}
+		fields = append(fields, f)
 		cols = append(cols, col)
 		return nil
 	}
@@ -554,10 +688,100 @@ func (r *Reader) AssembleSome(b int, leaves []int, want func(i int) bool, emit f
 			}
 		}
 	}
+	if picking {
+		err := dremel.AssembleSome(fields, cols, len(rows), nil, func(j int, v dremel.Value) error { return emit(rows[j], v) })
+		if err != nil {
+			return fmt.Errorf("block %d: %w", b, err)
+		}
+		return nil
+	}
 	if err := dremel.AssembleSome(fields, cols, blk.Rows, want, emit); err != nil {
 		return fmt.Errorf("block %d: %w", b, err)
 	}
 	return nil
+}
+
+// pickShare: AssembleSome picks the entries of the records it wants out
+// of the columns when it wants at most 1/pickShare of them.
+const pickShare = 8
+
+// pick returns a column of the entries and values of the records rows
+// (in increasing order) of col, or nil if col has fewer records.
+func pick(col *dremel.Column, leaf *dremel.Field, rows []int) *dremel.Column {
+	if len(col.R) != len(col.D) {
+		return nil
+	}
+	out := &dremel.Column{}
+	maxD := uint8(leaf.MaxD())
+	value := func(v int) {
+		switch {
+		case col.Codes != nil:
+			out.Strs = append(out.Strs, col.Dict[col.Codes[v]])
+		case leaf.Type == dremel.String || leaf.Type == dremel.Number || leaf.Type == dremel.JSON:
+			out.Strs = append(out.Strs, col.Strs[v])
+		case leaf.Type == dremel.Int:
+			out.Ints = append(out.Ints, col.Ints[v])
+		case leaf.Type == dremel.Bool:
+			out.Bools = append(out.Bools, col.Bools[v])
+		}
+	}
+	if leaf.MaxR() == 0 {
+		// Entry i is record i's only one.
+		if len(rows) > 0 && rows[len(rows)-1] >= len(col.D) {
+			return nil
+		}
+		v, e := 0, 0
+		for _, i := range rows {
+			for _, d := range col.D[e:i] {
+				v += int(b2i(d == maxD))
+			}
+			e = i
+			out.R = append(out.R, 0)
+			out.D = append(out.D, col.D[i])
+			if col.D[i] == maxD {
+				value(v)
+			}
+		}
+		return out
+	}
+	rec, v, w := -1, 0, 0
+	for e, d := range col.D {
+		if col.R[e] == 0 {
+			rec++
+			for w < len(rows) && rows[w] < rec {
+				w++
+			}
+			if w == len(rows) {
+				break
+			}
+		}
+		if rows[w] == rec {
+			out.R = append(out.R, col.R[e])
+			out.D = append(out.D, d)
+			if d == maxD {
+				value(v)
+			}
+		}
+		if d == maxD {
+			v++
+		}
+	}
+	if w < len(rows) && (w < len(rows)-1 || rows[w] != rec) {
+		return nil
+	}
+	return out
+}
+
+// noRepetitions are the repetition levels of every column without a
+// repeated field on its path, shared.
+var noRepetitions = make([]uint8, MaxBlockRows)
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Project returns, in schema order, the leaves whose path starts with one
@@ -609,4 +833,31 @@ func (r *Reader) WriteJSON(w io.Writer, leaves []int) error {
 	}
 	_, err := w.Write(buf)
 	return err
+}
+
+// Complete reports whether every record of block b has a value in column
+// leaf, as the block's presence chunk says without the column being
+// read: false if the block has none or the column is not in it.
+func (r *Reader) Complete(b, leaf int) (bool, error) {
+	if b < 0 || b >= len(r.Blocks) || leaf < 0 || leaf >= len(r.Schema.Leaves) {
+		return false, fmt.Errorf("segment: no block %d or leaf %d", b, leaf)
+	}
+	f := r.Schema.Leaves[leaf]
+	if !r.Blocks[b].hasPresence || !isFlat(f) || r.Blocks[b].Chunk(leaf) == nil {
+		return false, nil
+	}
+	p, err := r.presence(b)
+	if err != nil {
+		return false, fmt.Errorf("block %d: %w", b, err)
+	}
+	bit, ok := p.pos[columnID(f.Path(), f.Repetitions(), f.Type)]
+	if !ok {
+		return false, nil
+	}
+	for s := 0; s+p.stride <= len(p.table); s += p.stride {
+		if p.table[s+bit/8]>>(bit%8)&1 == 0 {
+			return false, nil
+		}
+	}
+	return true, nil
 }

@@ -385,6 +385,30 @@ func FuzzSegmentRead(f *testing.F) {
 		if !errors.Is(err, ErrCorrupt) && !errors.As(err, &ve) {
 			t.Fatalf("flip at %d: %v", int(at)%len(data), err)
 		}
+		// Read through a cache, coded, as queries read: errors only.
+		bad := filepath.Join(dir, "bad.seg")
+		if err := os.WriteFile(bad, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cf, err := NewCache(1 << 20).OpenFile(bad)
+		for b := 0; err == nil && b < len(cf.Blocks); b++ {
+			for leaf := 0; err == nil && leaf < len(cf.Schema.Leaves); leaf++ {
+				if _, err = cf.Complete(b, leaf); err == nil {
+					if _, err = cf.ReadColumnCoded(b, leaf); err == ErrNoColumn {
+						err = nil
+					}
+				}
+			}
+			if err == nil {
+				err = cf.AssembleSome(b, nil, func(i int) bool { return i == 0 }, func(int, dremel.Value) error { return nil })
+			}
+		}
+		if cf != nil {
+			cf.Close()
+		}
+		if err != nil && !errors.Is(err, ErrCorrupt) && !errors.As(err, &ve) {
+			t.Fatalf("flip at %d, through a cache: %v", int(at)%len(data), err)
+		}
 	})
 }
 
