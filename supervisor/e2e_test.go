@@ -58,6 +58,23 @@ func childMain(mode string) int {
 		fmt.Fprintf(w, `{"time_ns":1,"which":"%s"}`+"\n", os.Getenv("RUN"))
 		w.Flush()
 		return 0
+	case "gocopy":
+		// The floor of BenchmarkCPUAt10k: the least a Go program does to move
+		// a pipe to a file, one goroutine reading and writing.
+		f, err := os.Create(os.Getenv("OUT"))
+		if err != nil {
+			return 1
+		}
+		buf := make([]byte, 256<<10)
+		for {
+			n, err := os.Stdin.Read(buf)
+			if _, werr := f.Write(buf[:n]); werr != nil {
+				return 1
+			}
+			if err != nil {
+				return 0
+			}
+		}
 	case "stream":
 		// Writes numbered events with the wall-clock time of each write until
 		// killed, flushing every line so each is in the pipe at time_ns.
