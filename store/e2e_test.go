@@ -159,6 +159,12 @@ func TestStoreEndToEndWithFaults(t *testing.T) {
 				return src.State == "live" && src.BacklogChunks == 0 && src.ConnectedSince.After(restoredAt), fmt.Sprintf("%+v", src)
 			})
 			t.Logf("%6.1fs: sup-c's backlog is empty again", time.Since(start).Seconds())
+			// The refill's chunk_done events are stored in batches every
+			// 100 ms (package ownevents); a store kill right now could lose
+			// the last batch, which a kill may (and checkOutage then finds
+			// a chunk never done). Give them time to land, with margin for
+			// a loaded machine.
+			time.Sleep(2 * time.Second)
 		}
 	}
 	if d := time.Until(start.Add(dur)); d > 0 {

@@ -20,9 +20,9 @@
 // is max(previous id + 1, wall clock in microseconds): ids strictly increase
 // across restarts and backward clock jumps, and are never reused, because the
 // lock file durably holds a reservation above every id issued (up to
-// idReserve, a minute, ahead; renewed with one fsync when ids reach it), and
+// idReserve, a second, ahead; renewed with one fsync when ids reach it), and
 // an opened log continues above both it and every chunk on disk. A restart
-// may thus make ids jump up to a minute ahead of the wall clock, which they
+// may thus make ids jump up to a second ahead of the wall clock, which they
 // keep until the clock catches up. A new chunk's directory entry becomes
 // durable with its first fsync, at most one fsync interval later.
 //

@@ -37,7 +37,7 @@ const (
 	// idReserve is how far ahead of the newest id the lock file reserves
 	// ids, durably, before they are used: a restart continues after the
 	// reservation, so its ids jump ahead of the wall clock by at most this.
-	idReserve = time.Minute
+	idReserve = time.Second
 
 	// housekeepingInterval is how often age rotation, age retention and the
 	// free-space check run when nothing is appended.
