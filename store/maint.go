@@ -41,6 +41,9 @@ func (s *server) flushLoop(stop chan struct{}) {
 			s.retain()
 			lastRetain = time.Now()
 		}
+		if c := s.query.cache; c != nil {
+			setHeapLimit(s.cfg, c.Stats().Bytes)
+		}
 	}
 }
 

@@ -184,13 +184,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// The heap holds up to -memory of events twice over (one memtable
-		// filling, one being flushed) plus encoders and the index; a soft
-		// limit makes the collector work harder before RSS passes it.
-		// The query cache is on top.
-		debug.SetMemoryLimit(int64(cfg.memory)*memoryLimitFactor + memoryLimitBase + int64(cfg.queryCache))
-	}
+	setHeapLimit(cfg, 0)
 	secret, err := engine.LoadSecret(filepath.Join(cfg.dir, "pii.secret"))
 	if err != nil {
 		st.Close()
@@ -330,4 +324,17 @@ func lockDir(dir string) (func(), error) {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// setHeapLimit sets the Go heap's soft limit, unless GOMEMLIMIT does: the
+// heap holds up to -memory of events twice over (one memtable filling, one
+// being flushed) plus encoders and the index, and the query cache on top,
+// counted at what it holds now (cached bytes), not its bound, so that an
+// empty cache does not let the heap grow. The limit makes the collector
+// work harder before RSS passes it.
+func setHeapLimit(cfg serveConfig, cached int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(int64(cfg.memory)*memoryLimitFactor + memoryLimitBase + cached)
 }
