@@ -333,8 +333,11 @@ func lockDir(dir string) (func(), error) {
 // empty cache does not let the heap grow. The limit makes the collector
 // work harder before RSS passes it.
 func setHeapLimit(cfg serveConfig, cached int64) {
-	if os.Getenv("GOMEMLIMIT") != "" {
+	if limitFromEnv {
 		return
 	}
 	debug.SetMemoryLimit(int64(cfg.memory)*memoryLimitFactor + memoryLimitBase + cached)
 }
+
+// limitFromEnv is whether GOMEMLIMIT set the heap's limit, looked up once.
+var limitFromEnv = os.Getenv("GOMEMLIMIT") != ""

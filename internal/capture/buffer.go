@@ -30,10 +30,9 @@ type Buffer struct {
 	spare   []byte
 	drops   Drops
 	closed  bool
-	writing writer // who writes lines taken from the Buffer now
-	direct  *directWrite
-	failed  bool // a direct write gave up: only the writer writes from now on
-	seq     uint64
+	writing writer        // who writes lines taken from the Buffer now
+	direct  *directWrite  // the write a Put is doing itself, if any
+	failed  bool          // a direct write gave up: only the writer writes from now on
 	stop    chan struct{} // closed by Close; ends the watchdog
 }
 
@@ -46,9 +45,9 @@ const (
 	putCaller        // a Put writing its own lines
 )
 
-// directWrite is a write a Put is doing itself.
+// directWrite is a write a Put is doing itself; each is a new one, so the
+// watchdog tells writes apart by pointer.
 type directWrite struct {
-	seq     uint64
 	rescue  func() // lets the stream be read on elsewhere
 	rescued bool
 }
@@ -89,8 +88,7 @@ func (b *Buffer) Put(lines []byte, n int, rescue func()) (next []byte, rescued b
 		return lines[:0], false
 	}
 	if rescue != nil && b.write != nil && !b.failed && b.writing == nobody && len(b.data) == 0 && b.drops == (Drops{}) {
-		b.seq++
-		d := &directWrite{seq: b.seq, rescue: rescue}
+		d := &directWrite{rescue: rescue}
 		b.writing, b.direct = putCaller, d
 		b.mu.Unlock()
 		ok := b.write(lines)
@@ -102,8 +100,9 @@ func (b *Buffer) Put(lines []byte, n int, rescue func()) (next []byte, rescued b
 		if len(b.data) > 0 || b.drops != (Drops{}) || b.closed {
 			b.cond.Signal()
 		}
+		rescued := d.rescued
 		b.mu.Unlock()
-		return lines[:0], d.rescued
+		return lines[:0], rescued
 	}
 	defer b.mu.Unlock()
 	if len(b.data) == 0 {
@@ -120,7 +119,7 @@ func (b *Buffer) Put(lines []byte, n int, rescue func()) (next []byte, rescued b
 func (b *Buffer) watch() {
 	t := time.NewTicker(directStall)
 	defer t.Stop()
-	var seen uint64 // the direct write in progress at the last check
+	var seen *directWrite // the direct write in progress at the last check
 	for {
 		select {
 		case <-b.stop:
@@ -128,11 +127,9 @@ func (b *Buffer) watch() {
 		case <-t.C:
 		}
 		b.mu.Lock()
-		if d := b.direct; d == nil {
-			seen = 0
-		} else if d.seq != seen {
-			seen = d.seq
-		} else if !d.rescued && d.rescue != nil {
+		if d := b.direct; d != seen {
+			seen = d
+		} else if d != nil && !d.rescued {
 			d.rescued = true
 			d.rescue()
 		}

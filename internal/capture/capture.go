@@ -39,9 +39,9 @@ type Reader struct {
 	src    io.Reader
 	result chan error // the outcome, from a goroutine that took over
 	rescue func()     // c.takeOver, made once
-	busy   bool       // the last read filled the read buffer
 
 	// Owned by the goroutine reading the stream.
+	busy    bool   // the last read filled the read buffer
 	pending []byte // an unfinished line, at most MaxLineBytes
 	out     []byte // lines of the current read, not yet queued
 	outN    int    // how many lines out holds

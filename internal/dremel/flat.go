@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"stele/internal/jsonscan"
 )
 
 // FlatShredder shreds flat events, JSON objects whose members are all
@@ -170,7 +172,7 @@ func (f *FlatShredder) Add(line []byte) bool {
 			}
 			i = j
 		case c == '-' || (c >= '0' && c <= '9'):
-			j := flatNumber(line, i)
+			j := jsonscan.NumberEnd(line, i)
 			if j < 0 {
 				return false
 			}
@@ -688,47 +690,6 @@ var strSpecial = func() (t [256]bool) {
 	t['"'], t['\\'] = true, true
 	return t
 }()
-
-// flatNumber returns the index after the JSON number at b[i], or -1.
-func flatNumber(b []byte, i int) int {
-	if b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = flatDigits(b, i)
-	default:
-		return -1
-	}
-	if i < len(b) && b[i] == '.' {
-		j := flatDigits(b, i+1)
-		if j == i+1 {
-			return -1
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := flatDigits(b, i)
-		if j == i {
-			return -1
-		}
-		i = j
-	}
-	return i
-}
-
-func flatDigits(b []byte, i int) int {
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	return i
-}
 
 // hasWord reports whether b holds word at i.
 func hasWord(b []byte, i int, word string) bool {

@@ -69,16 +69,24 @@ func flatVsGeneral(t testing.TB, lines []string) int {
 	if len(vals) < len(took) {
 		t.Fatalf("AddValue took %d values, Add %d lines", len(vals), len(took))
 	}
-	vs, vcols, err := Shred("", vals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs, hcols, err := h.Columns("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameColumns(t, "values", hs, hcols, vs, vcols)
+	flatShredsAs(t, "values", &h, vals)
 	return len(took)
+}
+
+// flatShredsAs checks that f's columns are what Shred makes of vals, and
+// returns them.
+func flatShredsAs(t testing.TB, what string, f *FlatShredder, vals []Value) []Column {
+	t.Helper()
+	ws, wcols, err := Shred("", vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, cols, err := f.Columns("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameColumns(t, what, s, cols, ws, wcols)
+	return cols
 }
 
 func sameColumns(t testing.TB, what string, s *Schema, cols []Column, ws *Schema, wcols []Column) {
@@ -244,16 +252,7 @@ func TestFlatReuse(t *testing.T) {
 		if len(took) == 0 {
 			continue
 		}
-		ws, wcols, err := Shred("", took)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, cols, err := f.Columns("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameColumns(t, "flat", s, cols, ws, wcols)
-		f.Recycle(cols)
+		f.Recycle(flatShredsAs(t, "flat", &f, took))
 	}
 }
 
@@ -305,15 +304,7 @@ func TestFlatValues(t *testing.T) {
 		if len(took) == 0 {
 			continue
 		}
-		ws, wcols, err := Shred("", took)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, cols, err := f.Columns("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameColumns(t, "flat", s, cols, ws, wcols)
+		flatShredsAs(t, "flat", &f, took)
 	}
 	for i, v := range odd {
 		var f FlatShredder

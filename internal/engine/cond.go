@@ -27,7 +27,7 @@ type resolver func(f query.Field, exists bool) (int, error)
 func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 	switch c := c.(type) {
 	case *query.And:
-		ps, err := compileAll(c.Conds, res, tok)
+		ps, err := compileEach(c.Conds, res, tok, compile)
 		if err != nil {
 			return nil, err
 		}
@@ -40,7 +40,7 @@ func compile(c query.Cond, res resolver, tok *Tokenizer) (pred, error) {
 			return true
 		}, nil
 	case *query.Or:
-		ps, err := compileAll(c.Conds, res, tok)
+		ps, err := compileEach(c.Conds, res, tok, compile)
 		if err != nil {
 			return nil, err
 		}
@@ -225,16 +225,18 @@ func (l *leaf) pred() pred {
 	}
 }
 
-func compileAll(cs []query.Cond, res resolver, tok *Tokenizer) ([]pred, error) {
-	ps := make([]pred, len(cs))
+// compileEach compiles every condition of cs with compile: as row
+// predicates, vector predicates or zone tests.
+func compileEach[T any](cs []query.Cond, res resolver, tok *Tokenizer, compile func(query.Cond, resolver, *Tokenizer) (T, error)) ([]T, error) {
+	out := make([]T, len(cs))
 	for i, c := range cs {
-		p, err := compile(c, res, tok)
+		v, err := compile(c, res, tok)
 		if err != nil {
 			return nil, err
 		}
-		ps[i] = p
+		out[i] = v
 	}
-	return ps, nil
+	return out, nil
 }
 
 func holds(op query.Op, c int) bool {

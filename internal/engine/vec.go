@@ -23,7 +23,7 @@ type vpred func(r *blockRow, sel []int32, scratch []Val) []int32
 func compileVec(c query.Cond, res resolver, tok *Tokenizer) (vpred, error) {
 	switch c := c.(type) {
 	case *query.And:
-		ps, err := compileVecs(c.Conds, res, tok)
+		ps, err := compileEach(c.Conds, res, tok, compileVec)
 		if err != nil {
 			return nil, err
 		}
@@ -37,7 +37,7 @@ func compileVec(c query.Cond, res resolver, tok *Tokenizer) (vpred, error) {
 			return sel
 		}, nil
 	case *query.Or:
-		ps, err := compileVecs(c.Conds, res, tok)
+		ps, err := compileEach(c.Conds, res, tok, compileVec)
 		if err != nil {
 			return nil, err
 		}
@@ -70,18 +70,6 @@ func compileVec(c query.Cond, res resolver, tok *Tokenizer) (vpred, error) {
 		return nil, err
 	}
 	return l.vec(), nil
-}
-
-func compileVecs(cs []query.Cond, res resolver, tok *Tokenizer) ([]vpred, error) {
-	ps := make([]vpred, len(cs))
-	for i, c := range cs {
-		p, err := compileVec(c, res, tok)
-		if err != nil {
-			return nil, err
-		}
-		ps[i] = p
-	}
-	return ps, nil
 }
 
 // union merges two increasing lists.

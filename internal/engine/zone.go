@@ -21,7 +21,7 @@ type zone func(f *segFile, blk *segment.Block) bool
 func compileZone(c query.Cond, res resolver, tok *Tokenizer) (zone, error) {
 	switch c := c.(type) {
 	case *query.And:
-		zs, err := compileZones(c.Conds, res, tok)
+		zs, err := compileEach(c.Conds, res, tok, compileZone)
 		if err != nil {
 			return nil, err
 		}
@@ -34,7 +34,7 @@ func compileZone(c query.Cond, res resolver, tok *Tokenizer) (zone, error) {
 			return true
 		}, nil
 	case *query.Or:
-		zs, err := compileZones(c.Conds, res, tok)
+		zs, err := compileEach(c.Conds, res, tok, compileZone)
 		if err != nil {
 			return nil, err
 		}
@@ -88,18 +88,6 @@ func compileZone(c query.Cond, res resolver, tok *Tokenizer) (zone, error) {
 // lines that were not events (see wrappedPII).
 func tokenized(tok *Tokenizer, path []string) bool {
 	return tok != nil && (isPII(path) || wrappedLine(path))
-}
-
-func compileZones(cs []query.Cond, res resolver, tok *Tokenizer) ([]zone, error) {
-	zs := make([]zone, len(cs))
-	for i, c := range cs {
-		z, err := compileZone(c, res, tok)
-		if err != nil {
-			return nil, err
-		}
-		zs[i] = z
-	}
-	return zs, nil
 }
 
 // mayHoldString: a block may hold one of strs in field i only in a string

@@ -552,3 +552,7 @@ func nonDigits(w uint64) uint64 {
 
 // IsNumber reports whether s is exactly one number in JSON syntax.
 func IsNumber(s string) bool { return len(s) > 0 && scanNumber(s, 0) == len(s) }
+
+// NumberEnd checks a JSON number at b[i] and returns the index after it,
+// or -1. What follows is the caller's to check.
+func NumberEnd(b []byte, i int) int { return scanNumber(b, i) }
