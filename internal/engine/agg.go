@@ -17,7 +17,7 @@ type aggState struct {
 	best   Val      // min or max
 	hasAny bool     //
 	vals   []Val    // pNN: every number, once one is not an integer
-	ints   intList  // pNN: every number while all are integers
+	ints   intDist  // pNN: every number while all are integers
 	set    keySet   // distinct: the hash of every value's key
 }
 
@@ -92,18 +92,13 @@ func (s *aggState) add(spec *aggSpec, vals []Val) int64 {
 		for _, v := range vals {
 			switch {
 			case v.Kind == Int && s.vals == nil:
-				s.ints.add(v.I)
-				grew += 8
+				grew += s.ints.add(v.I)
 			case v.Kind == Int || v.Kind == Num:
 				if s.vals == nil {
 					s.vals = make([]Val, 0, s.ints.n+1)
-					for _, c := range s.ints.chunks {
-						for _, i := range c {
-							s.vals = append(s.vals, intVal(i))
-						}
-					}
-					grew += int64(s.ints.n) * 40 // from 8 bytes each to a Val
-					s.ints = intList{}
+					s.ints.each(func(x int64) { s.vals = append(s.vals, intVal(x)) })
+					grew += int64(s.ints.n) * 48 // at most 8 bytes each before
+					s.ints = intDist{}
 				}
 				s.vals = append(s.vals, v)
 				grew += 48
@@ -136,20 +131,30 @@ func (s *aggState) addInt(spec *aggSpec, x int64) int64 {
 		if s.vals != nil {
 			return s.add(spec, []Val{intVal(x)})
 		}
-		s.ints.add(x)
-		return 8
+		return s.ints.add(x)
 	}
 	return 0
 }
 
 // distinctKey is what distinct tells values apart by: the xxh3-128 hash
-// of their key (appendKey), buf its scratch. Two values collide with
-// probability 2^-128, the odds the store's de-duplication already takes
-// for records; in exchange the sets hold 16 bytes per value whatever its
-// length, and compare in one step.
+// of their key (appendKey), buf its scratch; a string's is the hash of
+// its bytes alone, seeded apart from the keys of other kinds, as strings
+// are most of what distinct counts. Two values collide with probability
+// 2^-128, the odds the store's de-duplication already takes for records;
+// in exchange the sets hold 16 bytes per value whatever its length, and
+// compare in one step.
 func distinctKey(buf []byte, v Val) xxh3.Uint128 {
+	if v.Kind == Str {
+		return strKey(v.S)
+	}
 	return xxh3.Hash128(appendKey(buf, v))
 }
+
+// strKey is distinctKey of a string.
+func strKey(s string) xxh3.Uint128 { return xxh3.HashString128Seed(s, strKeySeed) }
+
+// strKeySeed keeps the keys of strings apart from those of other values.
+const strKeySeed = 0x5354_5249_4e47 // "STRING"
 
 // addKey adds a distinct value by its key (distinctKey), and returns the
 // memory it took.
@@ -169,19 +174,16 @@ func (s *aggState) merge(spec *aggSpec, o *aggState) int64 {
 	}
 	s.set.merge(&o.set)
 	if s.vals == nil && o.vals == nil {
-		s.ints.merge(&o.ints)
-		return 0
+		return s.ints.merge(&o.ints)
 	}
 	var grew int64
-	for _, l := range []*intList{&s.ints, &o.ints} {
-		for _, c := range l.chunks {
-			for _, x := range c {
-				s.vals = append(s.vals, intVal(x))
-				grew += 40 // from 8 bytes to a Val
-			}
-		}
+	for _, d := range []*intDist{&s.ints, &o.ints} {
+		d.each(func(x int64) {
+			s.vals = append(s.vals, intVal(x))
+			grew += 48
+		})
+		*d = intDist{}
 	}
-	s.ints = intList{}
 	s.vals = append(s.vals, o.vals...)
 	return grew
 }
@@ -217,8 +219,7 @@ func (s *aggState) result(spec *aggSpec) Val {
 	// below it, in integers: in floats 99.9/100*1000 is just above 999.
 	rank := func(n int) int { return max(int((spec.permille*int64(n)+999)/1000), 1) - 1 }
 	if s.ints.n > 0 {
-		xs := s.ints.flat()
-		return intVal(nthInt(xs, rank(len(xs)))) // integers only: as order sorts them
+		return intVal(s.ints.nth(rank(s.ints.n))) // integers only: as order sorts them
 	}
 	if len(s.vals) == 0 {
 		return Val{Kind: Null}

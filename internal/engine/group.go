@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/zeebo/xxh3"
@@ -36,6 +37,7 @@ type grouper struct {
 	seen    []*group
 	dkeys   []xxh3.Uint128
 	dknown  []bool
+	used    []uint64 // a bit per dictionary code
 }
 
 // dim is one dimension of the group key in one block: the id of each
@@ -347,8 +349,7 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 		for _, j := range g.withVal[:n] {
 			x := ints[fc.val[sel[j]]]
 			if st := &gs[j].aggs[k]; st.vals == nil {
-				st.ints.add(x)
-				grew += 8
+				grew += st.ints.add(x)
 			} else {
 				grew += st.addInt(spec, x)
 			}
@@ -362,6 +363,37 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 			}
 		}
 		return grew
+	case flat && spec.fn == "distinct" && fc.typ == dremel.String && fc.col.Codes != nil && len(g.dims) == 0:
+		// One group: the codes the rows use, marked in a bitmap, then
+		// each used code's key once.
+		dict, codes := fc.col.Dict, fc.col.Codes
+		if len(sel) == 0 || len(codes) == 0 {
+			return 0
+		}
+		g.used = slices.Grow(g.used[:0], (len(dict)+63)/64)[:(len(dict)+63)/64]
+		used := g.used
+		clear(used)
+		if len(sel) == len(fc.val) { // every row: every value
+			for _, c := range codes {
+				used[c>>6] |= 1 << (c & 63)
+			}
+		} else {
+			// Without branches: a row without a value (vi < 0, neg =
+			// -1) looks at code 0 and marks nothing.
+			for _, i := range sel {
+				vi := fc.val[i]
+				neg := vi >> 31
+				c := codes[vi&^neg]
+				used[c>>6] |= uint64(^neg&1) << (c & 63)
+			}
+		}
+		st := &gs[0].aggs[k]
+		for w, word := range used {
+			for ; word != 0; word &= word - 1 {
+				grew += st.addKey(strKey(dict[w*64+bits.TrailingZeros64(word)]))
+			}
+		}
+		return grew
 	case flat && spec.fn == "distinct" && fc.typ == dremel.String && fc.col.Codes != nil:
 		// A value is looked up once per group and block: seen holds the
 		// group that last counted each code.
@@ -371,7 +403,6 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 		g.dkeys = slices.Grow(g.dkeys[:0], len(dict))[:len(dict)]
 		g.dknown = slices.Grow(g.dknown[:0], len(dict))[:len(dict)]
 		clear(g.dknown)
-		var buf [64]byte
 		for j, i := range sel {
 			vi := fc.val[i]
 			if vi < 0 {
@@ -383,7 +414,7 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 			}
 			g.seen[c] = gr
 			if !g.dknown[c] {
-				g.dkeys[c], g.dknown[c] = distinctKey(buf[:0], Val{Kind: Str, S: dict[c]}), true
+				g.dkeys[c], g.dknown[c] = strKey(dict[c]), true
 			}
 			grew += gr.aggs[k].addKey(g.dkeys[c])
 		}

@@ -38,6 +38,51 @@ func TestWideGroups(t *testing.T) {
 	}
 }
 
+// TestDistinctAndPercentilesOfOneGroup checks, against the naive
+// evaluator, distinct over dictionary-coded strings without by (a bitmap
+// of the codes the rows use, for every row or a selection), and
+// percentiles whose values are counted in histograms: of integers only,
+// of integers with a few outliers, and of integers mixed with fractions.
+func TestDistinctAndPercentilesOfOneGroup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	// The first event, the first code of its block's dictionary, is the
+	// only one with d 99: a selection without it must not count it.
+	first := int64(1767225600000000000) - 1
+	lines := []line{{time: first, text: fmt.Sprintf(`{"time_ns":%d,"d":99,"c":"first"}`, first)}}
+	for i := range 3000 {
+		tm := int64(1767225600000000000) + rng.Int64N(2*86400e9)
+		text := fmt.Sprintf(`{"time_ns":%d,"d":%d,"e":%d`, tm, rng.IntN(40), i%3)
+		if rng.IntN(3) > 0 {
+			text += fmt.Sprintf(`,"c":"c%d"`, rng.IntN(500))
+		}
+		switch x := rng.IntN(200); {
+		case rng.IntN(50) == 0:
+			text += fmt.Sprintf(`,"g":%d`, x*1_000_000)
+		case rng.IntN(20) == 0:
+			text += fmt.Sprintf(`,"g":%d.5`, x)
+		default:
+			text += fmt.Sprintf(`,"g":%d`, x)
+		}
+		lines = append(lines, line{time: tm, text: text + "}"})
+	}
+	recs := naiveRecords(t, lines)
+	srcs := sources(t, lines)
+	for _, q := range []string{
+		"stats distinct(c)",
+		"where d < 50\nstats distinct(c), count",
+		"where c != \"c7\"\nstats distinct(c)",
+		"stats p50(d), p99(d), p999(d) by e",
+		"stats p50(g), p90(g), p99(g) by e",
+		"where e = 1\nstats p99(g), p50(d) every 1h",
+	} {
+		for _, l := range layouts {
+			if msg := diffOne(q, l, srcs[l], recs, nil, 0); msg != "" {
+				t.Errorf("%s, %q:\n%s", l, q, msg)
+			}
+		}
+	}
+}
+
 // TestNthInt compares quickselect with sorting, on data with and without
 // many equal values and on already ordered data.
 func TestNthInt(t *testing.T) {

@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"math"
+	"slices"
+)
+
+// intDist holds the integers of a percentile. While they are few they are
+// listed. Once there are enough of them in a narrow enough range, most
+// are counted per value instead (a histogram over [base, base+len(counts))):
+// durations, sizes and status codes repeat a few thousand values millions
+// of times, and counting them costs an increment, not 8 bytes and a sort.
+// Values outside the histogram's range (or beyond a count's limit) stay
+// in the list.
+type intDist struct {
+	list   intList
+	base   int64
+	counts []uint32
+	n      int // all values, listed and counted
+}
+
+// histFrom is how many values are listed before a histogram is first
+// tried; it is tried again each time the list doubles.
+const histFrom = 64
+
+// histLen is the longest histogram a distribution of n values may have:
+// its 4-byte counts take no more memory than listing the values would.
+func histLen(n int) uint64 { return 2 * uint64(n) }
+
+// add adds x and returns the memory it took.
+func (d *intDist) add(x int64) int64 {
+	d.n++
+	// x-base wraps around below base, and is then out of range.
+	if i := uint64(x - d.base); i < uint64(len(d.counts)) && d.counts[i] < math.MaxUint32 {
+		d.counts[i]++
+		return 0
+	}
+	return d.addSlow(x)
+}
+
+func (d *intDist) addSlow(x int64) int64 {
+	if d.counts != nil {
+		i := uint64(x - d.base)
+		if i >= uint64(len(d.counts)) {
+			if grew, ok := d.grow(x); ok {
+				d.counts[x-d.base]++
+				return grew
+			}
+		}
+		d.list.add(x)
+		return 8
+	}
+	d.list.add(x)
+	if n := d.list.n; n >= histFrom && n&(n-1) == 0 {
+		return 8 + d.tryHist()
+	}
+	return 8
+}
+
+// tryHist moves the listed values to a histogram if their range is narrow
+// enough; it returns the memory that took (less than zero: it saved).
+func (d *intDist) tryHist() int64 {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, c := range d.list.chunks {
+		for _, x := range c {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+	}
+	size := histLen(d.n)
+	if uint64(hi)-uint64(lo) >= size || lo > math.MaxInt64-int64(size) {
+		return 0
+	}
+	// Room above the values seen: durations and sizes tail upwards.
+	d.base, d.counts = lo, make([]uint32, size)
+	for _, c := range d.list.chunks {
+		for _, x := range c {
+			d.counts[x-lo]++
+		}
+	}
+	listed := d.list.n
+	d.list = intList{}
+	return 4*int64(size) - 8*int64(listed)
+}
+
+// grow widens the histogram to hold x, at least doubling it, if its
+// length stays within histLen; it reports whether it did and returns the
+// memory that took.
+func (d *intDist) grow(x int64) (int64, bool) {
+	old := uint64(len(d.counts))
+	var span uint64 // values from x to the far end of the range
+	if x < d.base {
+		span = uint64(d.base) - uint64(x) + old
+	} else {
+		span = uint64(x) - uint64(d.base) + 1
+	}
+	limit := histLen(d.n)
+	if span > limit {
+		return 0, false
+	}
+	size := min(max(2*old, span), limit)
+	base := d.base
+	if x < d.base {
+		end := d.base + int64(old) // base+old was checked when made
+		if end < math.MinInt64+int64(size) {
+			return 0, false
+		}
+		base = end - int64(size)
+	} else if d.base > math.MaxInt64-int64(size) {
+		return 0, false
+	}
+	counts := make([]uint32, size)
+	copy(counts[d.base-base:], d.counts)
+	d.base, d.counts = base, counts
+	return 4 * int64(size-old), true
+}
+
+// merge moves the values of o to d and returns the memory d took.
+func (d *intDist) merge(o *intDist) int64 {
+	if len(o.counts) > len(d.counts) {
+		*d, *o = *o, *d
+	}
+	var grew int64
+	if d.counts == nil {
+		d.list.merge(&o.list)
+		d.n += o.n
+		*o = intDist{}
+		return 0
+	}
+	for i, c := range o.counts {
+		x := o.base + int64(i)
+		for ; c > 0; c-- {
+			if j := uint64(x - d.base); j < uint64(len(d.counts)) && d.counts[j] <= math.MaxUint32-c {
+				d.counts[j] += c
+				d.n += int(c)
+				break
+			}
+			grew += d.add(x)
+		}
+	}
+	o.eachListed(func(x int64) { grew += d.add(x) })
+	*o = intDist{}
+	return grew
+}
+
+// eachListed calls fn with each listed value.
+func (d *intDist) eachListed(fn func(x int64)) {
+	for _, c := range d.list.chunks {
+		for _, x := range c {
+			fn(x)
+		}
+	}
+}
+
+// each calls fn with every value, a counted one as often as it was
+// counted.
+func (d *intDist) each(fn func(x int64)) {
+	for i, c := range d.counts {
+		for range c {
+			fn(d.base + int64(i))
+		}
+	}
+	d.eachListed(fn)
+}
+
+// nth returns the value of rank k (from 0) in order, reordering the list.
+func (d *intDist) nth(k int) int64 {
+	xs := d.list.flat()
+	if d.counts == nil {
+		return nthInt(xs, k)
+	}
+	// The histogram in order, merged with the sorted list: the list
+	// holds the few values out of its range.
+	slices.Sort(xs)
+	j := 0
+	for i, c := range d.counts {
+		v := d.base + int64(i)
+		for ; j < len(xs) && xs[j] < v; j++ {
+			if k == 0 {
+				return xs[j]
+			}
+			k--
+		}
+		if uint64(k) < uint64(c) {
+			return v
+		}
+		k -= int(c)
+	}
+	return xs[j+k]
+}

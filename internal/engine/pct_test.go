@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestIntDistRanks checks every rank of distributions that stay listed,
+// turn into histograms, grow them down and up, spill out of them, and
+// merge, against sorting the same values.
+func TestIntDistRanks(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := map[string]func(i int) int64{
+		"narrow":   func(int) int64 { return r.Int64N(300) },
+		"lognorm":  func(int) int64 { return int64(math.Exp(r.NormFloat64()*1.2 + 3)) },
+		"wide":     func(int) int64 { return r.Int64() - math.MaxInt64/2 },
+		"rising":   func(i int) int64 { return int64(i) },
+		"falling":  func(i int) int64 { return -int64(i) },
+		"tails":    func(i int) int64 { return []int64{math.MinInt64, 5, math.MaxInt64, 7}[i%4] + r.Int64N(2)*int64(i%4%2) },
+		"outliers": func(i int) int64 { return r.Int64N(50) + int64(i%97/96)*1_000_000_000 },
+		"jumps":    func(i int) int64 { return r.Int64N(10) + int64(i%1000/999)*int64(i)*[]int64{-3, 3}[i/1000%2] },
+		"top":      func(int) int64 { return math.MaxInt64 - r.Int64N(10) },
+		"bottom":   func(int) int64 { return math.MinInt64 + r.Int64N(10) },
+	}
+	for name, gen := range cases {
+		for _, n := range []int{1, 1000, 1024, 5000, 40_000} {
+			var a, b intDist
+			var all []int64
+			for i := range n {
+				x := gen(i)
+				all = append(all, x)
+				if i%3 == 0 {
+					b.add(x)
+				} else {
+					a.add(x)
+				}
+			}
+			a.merge(&b)
+			if a.n != n || b.n != 0 {
+				t.Fatalf("%s/%d: merged has %d values, other %d", name, n, a.n, b.n)
+			}
+			slices.Sort(all)
+			for _, k := range []int{0, n / 2, n * 99 / 100, n - 1} {
+				if got := a.nth(k); got != all[k] {
+					t.Errorf("%s/%d: rank %d is %d, want %d (histogram of %d from %d)", name, n, k, got, all[k], len(a.counts), a.base)
+				}
+			}
+		}
+	}
+}
+
+// TestIntDistCountsNarrowValues checks that a large narrow distribution is
+// counted, not listed: what makes percentiles over millions of durations
+// cheap.
+func TestIntDistCountsNarrowValues(t *testing.T) {
+	var d intDist
+	var mem int64
+	for i := range 1_000_000 {
+		mem += d.add(int64(i % 5000))
+	}
+	if d.list.n != 0 || len(d.counts) == 0 {
+		t.Fatalf("%d values listed, histogram of %d", d.list.n, len(d.counts))
+	}
+	if mem > 4*int64(histLen(d.n)) || mem <= 0 {
+		t.Errorf("charged %d bytes for a histogram of %d counts", mem, len(d.counts))
+	}
+	if got := d.nth(990_000); got != 4950 {
+		t.Errorf("p99 is %d, want 4950", got)
+	}
+}
+
+// TestIntDistSaturatedCount checks that values beyond a count's limit
+// are listed, not lost.
+func TestIntDistSaturatedCount(t *testing.T) {
+	var d intDist
+	for range histFrom {
+		d.add(7)
+	}
+	d.counts[0] = math.MaxUint32 - 1
+	d.n = math.MaxUint32 - 1
+	d.add(7)
+	d.add(7)
+	d.add(6)
+	if d.list.n != 1 {
+		t.Fatalf("%d values listed, want 1: the 7 past the limit", d.list.n)
+	}
+	if got := d.nth(0); got != 6 {
+		t.Errorf("rank 0 is %d, want 6", got)
+	}
+	if got := d.nth(d.n - 1); got != 7 {
+		t.Errorf("last rank is %d, want 7", got)
+	}
+}
