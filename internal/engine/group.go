@@ -67,11 +67,37 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 		g.dims = append(g.dims, g.byDim(&fields[f], p.fields[f], sel))
 	}
 
-	// One number per row from its ids, mixed radix. When the product of
-	// the dimensions' sizes passes maxTableID, the numbers so far are
-	// numbered densely (at most one per row), so the table of groups stays
-	// small and nothing overflows.
-	g.comp = slices.Grow(g.comp[:0], len(sel))[:len(sel)]
+	// Each row's group, found once per number in a table.
+	g.gs = slices.Grow(g.gs[:0], len(sel))[:len(sel)]
+	var err error
+	if len(g.dims) == 1 && g.dims[0].n <= maxTableID {
+		// One dimension: its ids are the numbers.
+		err = findGroups(g, g.dims[0].ids, g.dims[0].n)
+	} else {
+		err = findGroups(g, g.comp, g.combine())
+	}
+	if err != nil {
+		return err
+	}
+
+	for k := range p.aggs {
+		grew := g.aggregate(k, fields, sel)
+		if grew != 0 {
+			if err := p.mem.charge(grew); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// combine makes one number per row from its ids in g.comp, mixed radix,
+// and returns how many numbers there may be. When the product of the
+// dimensions' sizes passes maxTableID, the numbers so far are numbered
+// densely (at most one per row), so the table of groups stays small and
+// nothing overflows.
+func (g *grouper) combine() uint64 {
+	g.comp = slices.Grow(g.comp[:0], len(g.gs))[:len(g.gs)]
 	if len(g.dims) == 0 {
 		clear(g.comp)
 	}
@@ -94,15 +120,18 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 	if radix > maxTableID {
 		radix = g.densify()
 	}
+	return radix
+}
 
-	// Each row's group, found once per number.
+// findGroups sets g.gs[j] to the group of row j, whose number is nums[j],
+// below radix.
+func findGroups[K uint32 | uint64](g *grouper, nums []K, radix uint64) error {
 	if uint64(len(g.table)) < radix {
 		g.table = make([]*group, radix)
 	}
 	table := g.table[:radix]
 	clear(table)
-	g.gs = slices.Grow(g.gs[:0], len(sel))[:len(sel)]
-	for j, c := range g.comp {
+	for j, c := range nums {
 		gr := table[c]
 		if gr == nil {
 			var err error
@@ -112,15 +141,6 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 			table[c] = gr
 		}
 		g.gs[j] = gr
-	}
-
-	for k := range p.aggs {
-		grew := g.aggregate(k, fields, sel)
-		if grew != 0 {
-			if err := p.mem.charge(grew); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
