@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"stele/internal/engine"
 )
 
 // tripwire is in every personal value the query child prints: a client
@@ -229,12 +231,38 @@ func TestQueryAPI(t *testing.T) {
 			t.Errorf("token of the tripwire uid: %s before the restart, %s after", token, got)
 		}
 	})
+	t.Run("cache in status", r.testCacheStatus)
 	t.Run("limits", r.testLimits)
 	if !r.st.p.running() {
 		t.Fatalf("the store exited\n%s", r.st.p.errText())
 	}
 	if code := r.st.p.stop(); code != 0 {
 		t.Fatalf("store exited %d on SIGTERM\n%s", code, r.st.p.errText())
+	}
+}
+
+// testCacheStatus: /status shows the query cache filling on a query's
+// first run and serving its second; the store was restarted, so its
+// events are in segments.
+func (r *queryRig) testCacheStatus(t *testing.T) {
+	r.t = t
+	before, err := curlStatus(t, r.cs, r.st, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := "stats count by kind"
+	r.ok("ops", q, "")
+	r.ok("ops", q, "")
+	after, err := curlStatus(t, r.cs, r.st, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, a := before.Queries, after.Queries
+	if a.Max != maxQueries || a.Running != 0 || a.Cache.Limit != int64(engine.DefaultCacheBytes) {
+		t.Errorf("queries in /status: %+v; want at most %d running, none now, a cache of %d bytes", a, maxQueries, engine.DefaultCacheBytes)
+	}
+	if a.Cache.Misses <= b.Cache.Misses || a.Cache.Hits <= b.Cache.Hits || a.Cache.Entries == 0 || a.Cache.Bytes == 0 {
+		t.Errorf("the query cache did not fill and then serve: before %+v, after %+v", b.Cache, a.Cache)
 	}
 }
 

@@ -107,6 +107,23 @@ type status struct {
 	Uptime  string                 `json:"uptime"`
 	Sources []collect.SourceStatus `json:"sources"`
 	Storage storageStatus          `json:"storage"`
+	Queries queriesStatus          `json:"queries"`
+}
+
+// queriesStatus is what the query API holds: its queries and the cache of
+// decoded columns they share (-query-cache; all zero without one).
+type queriesStatus struct {
+	Running int         `json:"running"`
+	Max     int         `json:"max_running"`
+	Cache   cacheStatus `json:"cache"`
+}
+
+type cacheStatus struct {
+	Bytes   int64 `json:"bytes"`
+	Limit   int64 `json:"limit_bytes"`
+	Entries int   `json:"entries"`
+	Hits    int64 `json:"hits"`
+	Misses  int64 `json:"misses"`
 }
 
 type storageStatus struct {
@@ -141,6 +158,11 @@ func (s *server) handleStatus(w http.ResponseWriter, r *http.Request) {
 			SegmentError:  st.SegmentError,
 			DedupRebuilds: st.Rebuilds,
 		},
+	}
+	out.Queries = queriesStatus{Running: len(s.query.running), Max: cap(s.query.running)}
+	if c := s.query.cache; c != nil {
+		cs := c.Stats()
+		out.Queries.Cache = cacheStatus{Bytes: cs.Bytes, Limit: int64(s.cfg.queryCache), Entries: cs.Entries, Hits: cs.Hits, Misses: cs.Misses}
 	}
 	if tot.Records > 0 {
 		out.Storage.BytesPerEvent = float64(tot.Bytes) / float64(tot.Records)
