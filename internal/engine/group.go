@@ -366,11 +366,20 @@ func (g *grouper) aggregate(k int, fields []fieldData, sel []int32) int64 {
 			g.withVal[n] = int32(j)
 			n += int(^fc.val[i] >> 31 & 1)
 		}
-		for _, j := range g.withVal[:n] {
+		// A value its group's histogram holds is counted in line.
+		rows := g.withVal[:n]
+		if len(sel) == len(fc.val) {
+			// Every row: the values are the column's, in order.
+			for v, j := range rows {
+				if st := &gs[j].aggs[k]; st.vals != nil || !st.ints.count(ints[v]) {
+					grew += st.addInt(spec, ints[v])
+				}
+			}
+			return grew
+		}
+		for _, j := range rows {
 			x := ints[fc.val[sel[j]]]
-			if st := &gs[j].aggs[k]; st.vals == nil {
-				grew += st.ints.add(x)
-			} else {
+			if st := &gs[j].aggs[k]; st.vals != nil || !st.ints.count(x) {
 				grew += st.addInt(spec, x)
 			}
 		}

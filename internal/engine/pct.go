@@ -29,16 +29,28 @@ func histLen(n int) uint64 { return 2 * uint64(n) }
 
 // add adds x and returns the memory it took.
 func (d *intDist) add(x int64) int64 {
-	d.n++
-	// x-base wraps around below base, and is then out of range.
-	if i := uint64(x - d.base); i < uint64(len(d.counts)) && d.counts[i] < math.MaxUint32 {
-		d.counts[i]++
+	if d.count(x) {
 		return 0
 	}
 	return d.addSlow(x)
 }
 
+// count counts x if the histogram holds it and its count is below the
+// limit, and reports whether it did: add's fast path, small enough to be
+// inlined.
+func (d *intDist) count(x int64) bool {
+	// x-base wraps around below base, and is then out of range.
+	i := uint64(x - d.base)
+	if i >= uint64(len(d.counts)) || d.counts[i] == math.MaxUint32 {
+		return false
+	}
+	d.counts[i]++
+	d.n++
+	return true
+}
+
 func (d *intDist) addSlow(x int64) int64 {
+	d.n++
 	if d.counts != nil {
 		i := uint64(x - d.base)
 		if i >= uint64(len(d.counts)) {
