@@ -69,30 +69,40 @@ func (d *intDist) addSlow(x int64) int64 {
 	return 8
 }
 
-// tryHist moves the listed values to a histogram if their range is narrow
-// enough; it returns the memory that took (less than zero: it saved).
+// tryHist moves the listed values to a histogram of histLen counts from
+// the smallest of them, if it would hold at least histShare of them;
+// those beyond it stay listed, so that a long tail of large values does
+// not keep the rest from being counted. It returns the memory that took
+// (less than zero: it saved).
 func (d *intDist) tryHist() int64 {
-	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-	for _, c := range d.list.chunks {
-		for _, x := range c {
-			lo, hi = min(lo, x), max(hi, x)
-		}
-	}
+	lo := int64(math.MaxInt64)
+	d.eachListed(func(x int64) { lo = min(lo, x) })
 	size := histLen(d.n)
-	if uint64(hi)-uint64(lo) >= size || lo > math.MaxInt64-int64(size) {
+	if lo > math.MaxInt64-int64(size) {
 		return 0
 	}
-	// Room above the values seen: durations and sizes tail upwards.
-	d.base, d.counts = lo, make([]uint32, size)
-	for _, c := range d.list.chunks {
-		for _, x := range c {
-			d.counts[x-lo]++
-		}
+	in := 0
+	d.eachListed(func(x int64) { in += int(b2i(uint64(x-lo) < size)) })
+	if float64(in) < histShare*float64(d.list.n) {
+		return 0
 	}
-	listed := d.list.n
-	d.list = intList{}
-	return 4*int64(size) - 8*int64(listed)
+	counts := make([]uint32, size)
+	var rest intList
+	d.eachListed(func(x int64) {
+		if i := uint64(x - lo); i < size {
+			counts[i]++
+		} else {
+			rest.add(x)
+		}
+	})
+	moved := d.list.n - rest.n
+	d.base, d.counts, d.list = lo, counts, rest
+	return 4*int64(size) - 8*int64(moved)
 }
+
+// histShare is the least share of the listed values a first histogram
+// must hold.
+const histShare = 0.875
 
 // grow widens the histogram to hold x, at least doubling it, if its
 // length stays within histLen; it reports whether it did and returns the

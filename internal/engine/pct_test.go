@@ -93,3 +93,28 @@ func TestIntDistSaturatedCount(t *testing.T) {
 		t.Errorf("last rank is %d, want 7", got)
 	}
 }
+
+// TestIntDistCountsAroundATail checks that a few values far above the
+// rest leave the rest counted, and only themselves listed.
+func TestIntDistCountsAroundATail(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var d intDist
+	var all []int64
+	for i := range 200_000 {
+		x := r.Int64N(1000)
+		if i%20 == 0 {
+			x = r.Int64N(1e12)
+		}
+		d.add(x)
+		all = append(all, x)
+	}
+	if len(d.counts) == 0 || d.list.n > len(all)/20+histFrom {
+		t.Fatalf("%d of %d values listed, histogram of %d", d.list.n, len(all), len(d.counts))
+	}
+	slices.Sort(all)
+	for _, k := range []int{0, 100_000, 189_999, 190_000, 199_999} {
+		if got := d.nth(k); got != all[k] {
+			t.Errorf("rank %d is %d, want %d", k, got, all[k])
+		}
+	}
+}
