@@ -314,28 +314,45 @@ func (p *plan) visitParallel(ctx context.Context, src Source, newFn func(w *plan
 		fns[w] = newFn(plans[w])
 	}
 	noSkip := func(int64) bool { return false }
+	// Workers take runs of neighbouring blocks, shorter as fewer are
+	// left: blocks of the same time then mostly go to the same worker,
+	// whose groups (every buckets) the others need not make and merge,
+	// and the last runs are short enough to keep every worker busy.
+	take := func() (from, to int) {
+		for {
+			from := int(next.Load())
+			if from >= len(tasks) {
+				return 0, 0
+			}
+			to := from + max(1, (len(tasks)-from)/(4*workers))
+			if next.CompareAndSwap(int64(from), int64(to)) {
+				return from, to
+			}
+		}
+	}
 	for w, wp := range plans {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(tasks) {
+				from, to := take()
+				if from == to {
 					return
 				}
-				t := tasks[i]
-				var err error
-				if t.sf != nil {
-					err = wp.visitSegmentBlock(ctx, t.sf, t.ord, t.bi, fns[w])
-				} else {
-					err = wp.visitMemoryAt(ctx, t.mem, t.ord, noSkip, fns[w])
-				}
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
+				for _, t := range tasks[from:to] {
+					var err error
+					if t.sf != nil {
+						err = wp.visitSegmentBlock(ctx, t.sf, t.ord, t.bi, fns[w])
+					} else {
+						err = wp.visitMemoryAt(ctx, t.mem, t.ord, noSkip, fns[w])
 					}
-					mu.Unlock()
-					cancel() // the others stop at their next block
-					return
+					if err != nil {
+						mu.Lock()
+						if first == nil {
+							first = err
+						}
+						mu.Unlock()
+						cancel() // the others stop at their next block
+						return
+					}
 				}
 			}
 		})
