@@ -70,10 +70,19 @@ func (g *grouper) block(b *block, fields []fieldData, sel []int32) error {
 	// Each row's group, found once per number in a table.
 	g.gs = slices.Grow(g.gs[:0], len(sel))[:len(sel)]
 	var err error
-	if len(g.dims) == 1 && g.dims[0].n <= maxTableID {
+	switch {
+	case len(g.dims) == 0 && len(sel) > 0:
+		// No dimension: one group.
+		var gr *group
+		if gr, err = g.find(0); err == nil {
+			for j := range g.gs {
+				g.gs[j] = gr
+			}
+		}
+	case len(g.dims) == 1 && g.dims[0].n <= maxTableID:
 		// One dimension: its ids are the numbers.
 		err = findGroups(g, g.dims[0].ids, g.dims[0].n)
-	} else {
+	default:
 		err = findGroups(g, g.comp, g.combine())
 	}
 	if err != nil {

@@ -14,12 +14,17 @@ import (
 // key marks an empty slot and is kept aside.
 //
 // A big set is split by the top bits of the slots into keySetParts
-// tables, and keys wait in a batch until keySetBatch of them go in
-// together, a part at a time: a part's table fits in the processor's
-// caches where the whole set would not, and each key would cost a miss.
+// tables, and keys wait in a batch until they go in together, a part at a
+// time: a part's table fits in the processor's caches where the whole set
+// would not, and each key would cost a miss. A flush loads every part's
+// table once, so the batch grows with the set, to four times the keys it
+// holds (from keySetBatch to keySetMaxBatch): the tables take half a cache
+// line per key, so a flush then costs a miss for every eight or so keys
+// it puts in, not one each.
 type keySet struct {
 	small   keyTable   // the set until it is big
 	parts   []keyTable // the set once it is big
+	inParts int        // keys in the parts
 	batch   []xxh3.Uint128
 	byPart  []xxh3.Uint128 // the batch in order of parts, when flushed
 	hasZero bool
@@ -35,11 +40,13 @@ const (
 	keySetPartBits = 10
 	keySetParts    = 1 << keySetPartBits
 	keySetBatch    = 1 << 16
+	keySetMaxBatch = 1 << 18
 
 	// keyCost is the memory of a key in a set (with the tables' slack);
-	// a key waiting in a batch costs keyBatchCost until it is in.
+	// a key waiting in a batch costs keyBatchCost until it is in (its
+	// copy in byPart too).
 	keyCost      = 40
-	keyBatchCost = 16
+	keyBatchCost = 32
 )
 
 // keyTable is one open-addressing table, at most half full.
@@ -107,7 +114,7 @@ func (s *keySet) add(k xxh3.Uint128) int64 {
 		return keyCost
 	}
 	s.batch = append(s.batch, k)
-	if len(s.batch) < keySetBatch {
+	if len(s.batch) < min(max(keySetBatch, 4*s.inParts), keySetMaxBatch) {
 		return keyBatchCost
 	}
 	return keyBatchCost + s.flush()
@@ -115,7 +122,7 @@ func (s *keySet) add(k xxh3.Uint128) int64 {
 
 // split moves a set that grew big into parts.
 func (s *keySet) split() {
-	s.parts = make([]keyTable, keySetParts)
+	s.parts, s.inParts = make([]keyTable, keySetParts), s.small.n
 	for _, k := range s.small.slots {
 		if k != (xxh3.Uint128{}) {
 			h := slotOf(k)
@@ -156,6 +163,7 @@ func (s *keySet) flush() int64 {
 			}
 		}
 	}
+	s.inParts += added
 	grew := int64(added)*keyCost - int64(len(s.batch))*keyBatchCost
 	s.batch = s.batch[:0]
 	return grew
@@ -164,10 +172,7 @@ func (s *keySet) flush() int64 {
 // len is the number of keys in the set.
 func (s *keySet) len() int {
 	s.flush()
-	n := s.small.n
-	for p := range s.parts {
-		n += s.parts[p].n
-	}
+	n := s.small.n + s.inParts
 	if s.hasZero {
 		n++
 	}
@@ -189,8 +194,8 @@ func (s *keySet) merge(o *keySet) {
 		s.flush()
 		for p := range o.parts {
 			for _, k := range o.parts[p].slots {
-				if k != (xxh3.Uint128{}) {
-					s.parts[p].insert(k, slotOf(k))
+				if k != (xxh3.Uint128{}) && s.parts[p].insert(k, slotOf(k)) {
+					s.inParts++
 				}
 			}
 		}
