@@ -118,3 +118,39 @@ func TestIntDistCountsAroundATail(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentileIntegersThenFractions checks a percentile whose integers
+// were counted in a histogram, and listed beyond it, when a fraction
+// arrives: every value moves to the general list, counted ones as often
+// as they were counted, and the rank is that of all of them.
+func TestPercentileIntegersThenFractions(t *testing.T) {
+	spec := aggSpec{fn: "p50", field: 0, permille: 500}
+	var s, o aggState
+	var all []float64
+	for i := range 10_000 {
+		x := int64(i % 100)
+		if i%1000 == 998 {
+			x = 1 << 40 // beyond the histogram
+		}
+		st := &s
+		if i%2 == 1 {
+			st = &o
+		}
+		st.add(&spec, []Val{intVal(x)})
+		all = append(all, float64(x))
+	}
+	if len(s.ints.counts) == 0 || s.ints.list.n == 0 {
+		t.Fatalf("want values counted and listed before the fraction: %d counts, %d listed", len(s.ints.counts), s.ints.list.n)
+	}
+	s.add(&spec, []Val{floatVal(0.5)})
+	all = append(all, 0.5)
+	s.merge(&spec, &o)
+	slices.Sort(all)
+	want := all[(len(all)+1)/2-1]
+	if got := s.result(&spec); got.F != want {
+		t.Errorf("p50 is %+v, want %v", got, want)
+	}
+	if len(s.vals) != len(all) {
+		t.Errorf("%d values kept, want %d", len(s.vals), len(all))
+	}
+}
