@@ -21,21 +21,13 @@ func TestWideGroups(t *testing.T) {
 			`{"time_ns":%d,"a":%d,"b":%d,"c":"c%d","d":%d,"e":%d}`,
 			tm, rng.Int64N(1e12)-5e11, rng.IntN(1e6), rng.IntN(900), rng.IntN(40), i%7)})
 	}
-	recs := naiveRecords(t, lines)
-	srcs := sources(t, lines)
-	for _, q := range []string{
+	diffEach(t, lines, []string{
 		"stats count by a",
 		"stats count, p50(b) by b every 1s",
 		"stats count by a, b, c, d every 1s",
 		"stats count, distinct(c), max(a) by e, d every 1h",
 		"where d < 20 or c = \"c7\"\nstats count by c, d",
-	} {
-		for _, l := range layouts {
-			if msg := diffOne(q, l, srcs[l], recs, nil, 0); msg != "" {
-				t.Errorf("%s, %q:\n%s", l, q, msg)
-			}
-		}
-	}
+	})
 }
 
 // TestDistinctAndPercentilesOfOneGroup checks, against the naive
@@ -65,22 +57,14 @@ func TestDistinctAndPercentilesOfOneGroup(t *testing.T) {
 		}
 		lines = append(lines, line{time: tm, text: text + "}"})
 	}
-	recs := naiveRecords(t, lines)
-	srcs := sources(t, lines)
-	for _, q := range []string{
+	diffEach(t, lines, []string{
 		"stats distinct(c)",
 		"where d < 50\nstats distinct(c), count",
 		"where c != \"c7\"\nstats distinct(c)",
 		"stats p50(d), p99(d), p999(d) by e",
 		"stats p50(g), p90(g), p99(g) by e",
 		"where e = 1\nstats p99(g), p50(d) every 1h",
-	} {
-		for _, l := range layouts {
-			if msg := diffOne(q, l, srcs[l], recs, nil, 0); msg != "" {
-				t.Errorf("%s, %q:\n%s", l, q, msg)
-			}
-		}
-	}
+	})
 }
 
 // TestNthInt compares quickselect with sorting, on data with and without
@@ -107,6 +91,21 @@ func TestNthInt(t *testing.T) {
 				if got := nthInt(slices.Clone(xs), k); got != sorted[k] {
 					t.Errorf("n %d %s: element %d is %d, want %d", n, shape, k, got, sorted[k])
 				}
+			}
+		}
+	}
+}
+
+// diffEach runs each query over lines in every layout, through the
+// engine and the naive evaluator, and reports where they differ.
+func diffEach(t *testing.T, lines []line, queries []string) {
+	t.Helper()
+	recs := naiveRecords(t, lines)
+	srcs := sources(t, lines)
+	for _, q := range queries {
+		for _, l := range layouts {
+			if msg := diffOne(q, l, srcs[l], recs, nil, 0); msg != "" {
+				t.Errorf("%s, %q:\n%s", l, q, msg)
 			}
 		}
 	}
