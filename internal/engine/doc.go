@@ -18,8 +18,12 @@
 // value and then by code, integers compare as integers; anything else is
 // tested row by row. stats gives each selected row small per-block ids
 // for its key (dictionary codes, integer offsets, buckets) and looks a
-// group up once per distinct id in the block (group.go). stats spreads
-// the blocks over GOMAXPROCS workers and merges their groups; no
+// group up once per distinct id in the block (group.go). Percentiles of
+// integers count most values per value in a histogram once a group has
+// enough of them in a narrow enough range, listing the rest (pct.go);
+// distinct without by or every marks the dictionary codes a block's rows
+// use and hashes each once. stats spreads the blocks over GOMAXPROCS
+// workers, in runs of neighbouring blocks, and merges their groups; no
 // aggregate depends on the order of its values, so the answer is the same.
 // Raw events are kept newest first in a heap of the limit's size; segments
 // and blocks whose newest record cannot make it are skipped, and only the
