@@ -125,6 +125,13 @@ var strCases = []struct {
 	{"split", func() []string {
 		v := make([]string, 100)
 		for i := range v {
+			v[i] = fmt.Sprintf("u%d", 100000+i*i%977)
+		}
+		return v
+	}()},
+	{"slots", func() []string {
+		v := make([]string, 100)
+		for i := range v {
 			switch i % 4 {
 			case 0:
 				v[i] = fmt.Sprintf("job %d finished in %d ms", 972783+i, i*i)
@@ -447,4 +454,36 @@ func distinctIn(vals []int64) int {
 		seen[v] = true
 	}
 	return len(seen)
+}
+
+// FuzzSlotsDecode decodes StrSlots streams: slot streams whose counts
+// come from the skeleton indexes. What decodes must survive a round trip.
+func FuzzSlotsDecode(f *testing.F) {
+	for _, tt := range strCases {
+		if enc := AppendStrings(nil, tt.vals); enc[0] == StrSlots {
+			f.Add(enc[1:], uint16(len(tt.vals)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, n uint16) {
+		if n == 0 {
+			return
+		}
+		s, err := decodeSplit(src, int(n), true)
+		if err != nil {
+			return
+		}
+		vals := make([]string, s.Len())
+		for i := range vals {
+			vals[i] = s.At(i)
+		}
+		got, err := DecodeStrings(AppendStrings(nil, vals), len(vals))
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		for i := range vals {
+			if got.At(i) != vals[i] {
+				t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
+			}
+		}
+	})
 }

@@ -22,6 +22,10 @@
 //	              | uvarint len(X) | X = indexes | ints of the numbers, or nothing |
 //	              a skeleton is a value with each number (maximal ASCII digit run, no
 //	              leading zero unless it is "0", at most 18 digits) replaced by a 00 byte
+//	       slots  | 15 | uvarint k | uvarint len(D) | D | uvarint len(X) | X |   as split, then
+//	              | uvarint len(I) | I = ints of the numbers in one slot | …   per slot with values
+//	              a slot is the j-th 00 byte of skeleton i; slots are in order of i, then j,
+//	              and a slot holds as many numbers as values have skeleton i, in order
 //	bools  rle    | 20 | hybrid(v), width 1 |
 //	levels        (no tag) hybrid(level), width = bits(max level); empty when max is 0
 //

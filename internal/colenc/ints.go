@@ -41,6 +41,8 @@ func EncodingName(tag byte) string {
 		return "flate"
 	case StrSplit:
 		return "split"
+	case StrSlots:
+		return "slots"
 	case BoolRLE, LevelsRLE:
 		return "rle"
 	}

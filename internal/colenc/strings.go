@@ -398,8 +398,8 @@ func DecodeStrings(src []byte, n int) (*Strings, error) {
 		return dict, nil
 	case StrPlain, StrFlate:
 		return decodePlainOrFlate(src, n)
-	case StrSplit:
-		return decodeSplit(src[1:], n)
+	case StrSplit, StrSlots:
+		return decodeSplit(src[1:], n, src[0] == StrSlots)
 	}
 	return nil, ErrEncoding
 }
