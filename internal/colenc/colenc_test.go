@@ -487,3 +487,88 @@ func FuzzSlotsDecode(f *testing.F) {
 		}
 	})
 }
+
+var groupCases = []struct {
+	name  string
+	vals  []string
+	group []uint16
+}{
+	// A name each group tells: one constant per group.
+	{"kinds", strings.Fields("rpc http rpc log log http rpc rpc log http"), []uint16{0, 1, 0, 2, 2, 1, 0, 0, 2, 1}},
+	// Groups of distinct values come without a dictionary.
+	{"distinct values", strings.Fields("a b a a b x0 x1 x2 x3 a"), []uint16{1, 1, 1, 1, 1, 3, 3, 3, 3, 1}},
+	{"one group", strings.Fields("GET PUT GET GET"), []uint16{2, 2, 2, 2}},
+}
+
+// appendGrouped is AppendStringsGrouped of vals in 4 groups.
+func appendGrouped(vals []string, group []uint16) []byte {
+	dict, idx := StringDict(vals, MaxDict)
+	return Encoder{}.AppendStringsGrouped(nil, vals, dict, idx, group, 4)
+}
+
+func TestStringsGroupedGolden(t *testing.T) {
+	var out bytes.Buffer
+	for _, tt := range groupCases {
+		enc := appendGrouped(tt.vals, tt.group)
+		fmt.Fprintf(&out, "%s: %d values in groups %v\n  %s %s\n", tt.name, len(tt.vals), tt.group, EncodingName(enc[0]), hex.EncodeToString(enc))
+		s, err := DecodeStringsGrouped(enc, tt.group, 4)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		for i, v := range tt.vals {
+			if s.At(i) != v {
+				t.Errorf("%s: value %d: %q, want %q", tt.name, i, s.At(i), v)
+			}
+		}
+		if s.Index != nil {
+			seen := map[string]bool{}
+			for i := range s.DictLen() {
+				e := string(s.DictEntry(i))
+				if seen[e] {
+					t.Errorf("%s: %q twice in the dictionary", tt.name, e)
+				}
+				seen[e] = true
+			}
+		}
+		if _, err := DecodeStrings(enc, len(tt.vals)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: decoded without groups: %v", tt.name, err)
+		}
+	}
+	goldenfile.Check(t, "groups.golden", out.Bytes())
+}
+
+// FuzzGroupsDecode decodes StrGroups streams with groups from the fuzzer
+// (each byte a value's group, modulo 4). What decodes must survive a
+// round trip.
+func FuzzGroupsDecode(f *testing.F) {
+	for _, tt := range groupCases {
+		g := make([]byte, len(tt.group))
+		for i, x := range tt.group {
+			g[i] = byte(x)
+		}
+		f.Add(appendGrouped(tt.vals, tt.group), g)
+	}
+	f.Fuzz(func(t *testing.T, src, g []byte) {
+		group := make([]uint16, len(g))
+		for i, x := range g {
+			group[i] = uint16(x % 4)
+		}
+		s, err := DecodeStringsGrouped(src, group, 4)
+		if err != nil {
+			return
+		}
+		vals := make([]string, s.Len())
+		for i := range vals {
+			vals[i] = s.At(i)
+		}
+		got, err := DecodeStringsGrouped(appendGrouped(vals, group), group, 4)
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		for i := range vals {
+			if got.At(i) != vals[i] {
+				t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
+			}
+		}
+	})
+}

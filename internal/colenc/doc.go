@@ -26,6 +26,9 @@
 //	              | uvarint len(I) | I = ints of the numbers in one slot | …   per slot with values
 //	              a slot is the j-th 00 byte of skeleton i; slots are in order of i, then j,
 //	              and a slot holds as many numbers as values have skeleton i, in order
+//	       groups | 16 | (uvarint len(S) | S = strings of the values of group g) … |
+//	              a stream per group g with values, in increasing g; each value's group
+//	              is given by the caller (DecodeStringsGrouped), not stored here
 //	bools  rle    | 20 | hybrid(v), width 1 |
 //	levels        (no tag) hybrid(level), width = bits(max level); empty when max is 0
 //

@@ -43,6 +43,8 @@ func EncodingName(tag byte) string {
 		return "split"
 	case StrSlots:
 		return "slots"
+	case StrGroups:
+		return "groups"
 	case BoolRLE, LevelsRLE:
 		return "rle"
 	}

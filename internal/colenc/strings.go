@@ -400,6 +400,8 @@ func DecodeStrings(src []byte, n int) (*Strings, error) {
 		return decodePlainOrFlate(src, n)
 	case StrSplit, StrSlots:
 		return decodeSplit(src[1:], n, src[0] == StrSlots)
+	case StrGroups:
+		return nil, corruptf("grouped strings without their groups")
 	}
 	return nil, ErrEncoding
 }
