@@ -91,6 +91,15 @@ var intCases = []struct {
 		return v
 	}()},
 	{"low cardinality", []int64{200, 200, 404, 200, 200, 200, 500, 200, 200, 200, 200, 200, 200, 200, 404, 200, 200, 200}},
+	{"skewed ids", func() []int64 {
+		// Ids of a few busy users and many quiet ones, scattered.
+		r := rand.New(rand.NewPCG(6, 6))
+		v := make([]int64, 1000)
+		for i := range v {
+			v[i] = 100000 + int64(r.ExpFloat64()*100)*7919%100000
+		}
+		return v
+	}()},
 	{"extremes", []int64{math.MinInt64, math.MaxInt64, 0, -1, 1}},
 	{"one", []int64{-5}},
 }
@@ -291,6 +300,30 @@ func FuzzHybridDecode(f *testing.F) {
 		again, err := DecodeHybrid(nil, AppendHybrid(nil, vals, int(w%33)), int(w%33), int(n))
 		if err != nil || !reflect.DeepEqual(again, vals) && n > 0 {
 			t.Fatalf("re-encoding: %v, %v", again, err)
+		}
+	})
+}
+
+// FuzzRankedDecode decodes IntRanked streams: a dictionary rebuilt from
+// its classes and gaps, and ranks from classes and bit offsets. What
+// decodes must survive a round trip.
+func FuzzRankedDecode(f *testing.F) {
+	for _, tt := range intCases {
+		if enc := AppendInts(nil, tt.vals); enc[0] == IntRanked {
+			f.Add(enc[1:], uint16(len(tt.vals)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, n uint16) {
+		if n == 0 {
+			return
+		}
+		vals, err := decodeRanked(nil, src, int(n))
+		if err != nil {
+			return
+		}
+		got, err := DecodeInts(nil, AppendInts(nil, vals), len(vals))
+		if err != nil || !slices.Equal(got, vals) {
+			t.Fatalf("re-encoding: %v", err)
 		}
 	})
 }

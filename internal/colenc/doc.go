@@ -14,6 +14,15 @@
 //	       delta  | 03 | varint v0 | varint dmin | uvarint g | w:1 | (d-dmin)/g, w bits each |
 //	       dict   | 04 | uvarint k | varint entry × k | indexes              |
 //	       flate  | 05 | varint min | uvarint len(P) | raw DEFLATE of P = uvarint(v-min)… |
+//	       ranked | 06 | uvarint k | uvarint len(F) | F = ints(first entry of each class) |
+//	              | uvarint len(G) | G = ints(the k-k' gaps), or nothing when k = k' |
+//	              | uvarint len(X) | X = indexes(class of each value), k' classes | offsets… |
+//	              a dictionary of k entries in order of rank; class 0 is rank 0, class
+//	              c ≥ 1 ranks [2^(c-1), 2^c), so k' = bits(k-1)+1 classes. Each class's
+//	              first entry is in F, every other entry is the one before plus its
+//	              gap (mod 2⁶⁴). A value is the entry of rank start(c) + offset, its
+//	              offset c-1 bits (none for c < 2) of a bit-packed run after X,
+//	              padded to a whole byte
 //	strings const | 10 | uvarint len | bytes |
 //	       plain  | 11 | uvarint len(L) | L = ints(lengths) | bytes…         |
 //	       dict   | 12 | uvarint k | uvarint len(D) | D = plain or flate of entries | indexes |
