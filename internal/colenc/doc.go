@@ -25,9 +25,9 @@
 //	              padded to a whole byte
 //	strings const | 10 | uvarint len | bytes |
 //	       plain  | 11 | uvarint len(L) | L = ints(lengths) | bytes…         |
-//	       dict   | 12 | uvarint k | uvarint len(D) | D = plain or flate of entries | indexes |
+//	       dict   | 12 | uvarint k | uvarint len(D) | D = plain, flate or hex of entries | indexes |
 //	       flate  | 13 | uvarint len(P) | raw DEFLATE of P = a plain stream   |
-//	       split  | 14 | uvarint k | uvarint len(D) | D = plain or flate of k skeletons |
+//	       split  | 14 | uvarint k | uvarint len(D) | D = plain, flate or hex of k skeletons |
 //	              | uvarint len(X) | X = indexes | ints of the numbers, or nothing |
 //	              a skeleton is a value with each number (maximal ASCII digit run, no
 //	              leading zero unless it is "0", at most 18 digits) replaced by a 00 byte
@@ -38,6 +38,9 @@
 //	       groups | 16 | (uvarint len(S) | S = strings of the values of group g) … |
 //	              a stream per group g with values, in increasing g; each value's group
 //	              is given by the caller (DecodeStringsGrouped), not stored here
+//	       hex    | 17 | uvarint len(L) | L = ints(lengths) | digits, two a byte |
+//	              values of lower-case hexadecimal digits only; the first digit of a
+//	              byte is its high 4 bits, and an odd count leaves the last low 4 bits 0
 //	bools  rle    | 20 | hybrid(v), width 1 |
 //	levels        (no tag) hybrid(level), width = bits(max level); empty when max is 0
 //

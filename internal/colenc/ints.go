@@ -47,6 +47,8 @@ func EncodingName(tag byte) string {
 		return "slots"
 	case StrGroups:
 		return "groups"
+	case StrHex:
+		return "hex"
 	case BoolRLE, LevelsRLE:
 		return "rle"
 	}
