@@ -1,6 +1,9 @@
 package colenc
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // StrGroups is the encoding tag of strings coded group by group, each
 // value's group known to the reader from elsewhere. Part of the format;
@@ -23,22 +26,35 @@ func (e Encoder) AppendStringsGrouped(dst []byte, vals, dict []string, idx []uin
 	if len(vals) == 0 || len(group) != len(vals) || len(idx) != len(vals) {
 		panic("colenc: internal error: no values, or not one group and index each")
 	}
-	members := make([][]int, groups) // the values of each group
+	// The values group by group: order lists them, group g's from
+	// start[g] to start[g+1].
+	start := make([]int, groups+1)
+	for _, g := range group {
+		start[g+1]++
+	}
+	most := 0
+	for g := range groups {
+		most = max(most, start[g+1])
+		start[g+1] += start[g]
+	}
+	order := make([]int32, len(vals))
+	next := slices.Clone(start[:groups])
 	for i, g := range group {
-		members[g] = append(members[g], i)
+		order[next[g]] = int32(i)
+		next[g]++
 	}
 	dst = append(dst, StrGroups)
 	local := make([]uint32, len(dict)) // an entry's index in the group's dictionary, plus 1
 	var s []byte
-	var gvals, gdict []string
-	var gidx []uint32
-	for _, m := range members {
-		if len(m) == 0 {
+	gvals, gidx := make([]string, 0, most), make([]uint32, 0, most)
+	var gdict []string
+	for g := range groups {
+		if start[g] == start[g+1] {
 			continue
 		}
 		clear(local)
 		gvals, gdict, gidx = gvals[:0], gdict[:0], gidx[:0]
-		for _, i := range m {
+		for _, i := range order[start[g]:start[g+1]] {
 			k := idx[i]
 			if local[k] == 0 {
 				gdict = append(gdict, dict[k])

@@ -111,7 +111,16 @@ func (sp *split) slots() [][]int64 {
 		marks[i] = strings.Count(s, "\x00")
 		first[i+1] = first[i] + marks[i]
 	}
+	uses := make([]int, len(sp.skels))
+	for _, k := range sp.idx {
+		uses[k]++
+	}
 	slots := make([][]int64, first[len(sp.skels)])
+	for k := range sp.skels {
+		for m := range marks[k] {
+			slots[first[k]+m] = make([]int64, 0, uses[k])
+		}
+	}
 	j := 0
 	for _, k := range sp.idx {
 		for m := range marks[k] {
