@@ -93,8 +93,11 @@ func (e Encoder) AppendInts(dst []byte, vals []int64) []byte {
 		if len(dict) > maxFlatDict {
 			// Too many values for IntDict to pay; IntRanked may, where
 			// they are skewed.
-			if ranked = appendRanked(nil, dict, idx); len(ranked) < bestSize {
-				best, bestSize = IntRanked, len(ranked)
+			// It decodes slower than the others, which win if it is not
+			// smaller by a margin.
+			ranked = appendRanked(nil, dict, idx)
+			if size := len(ranked) + len(ranked)/rankedMargin; size < bestSize {
+				best, bestSize = IntRanked, size
 			}
 		}
 		if len(dict) > min(len(vals)/4, 4096) {
@@ -204,10 +207,12 @@ func gcd(a, b uint64) uint64 {
 
 // minRanked is the fewest values for which IntRanked is tried, and
 // maxFlatDict the most distinct values for which it is not: below,
-// IntDict's indexes under flate come as near their entropy.
+// IntDict's indexes under flate come as near their entropy. IntRanked
+// counts as 1/rankedMargin larger than it is when encodings are compared.
 const (
-	minRanked   = 128
-	maxFlatDict = 256
+	minRanked    = 128
+	maxFlatDict  = 256
+	rankedMargin = 32
 )
 
 // intDict returns the distinct values in order of first appearance and

@@ -153,13 +153,18 @@ func decodeRanked(dst []int64, src []byte, n int) ([]int64, error) {
 	if len(raw) != (total+7)/8 {
 		return dst, corruptf("%d offset bytes, want %d", len(raw), (total+7)/8)
 	}
+	var low [17]uint32 // classes(MaxDict) classes at most
+	var width [17]int
+	for c := range nc {
+		low[c], width[c] = classLow(c), classWidth(c)
+	}
 	start := len(dst)
 	dst = grow(dst, n)
 	out := dst[start:]
 	pos := 0 // in bits
 	for i, c := range cls {
-		rank := classLow(int(c))
-		if w := classWidth(int(c)); w > 0 {
+		rank := low[c]
+		if w := width[c]; w > 0 {
 			rank += uint32(peekBits(raw, pos) & (1<<w - 1))
 			pos += w
 		}
