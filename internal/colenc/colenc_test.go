@@ -638,3 +638,29 @@ func FuzzGroupsDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestGroupsExpansion: a group's long constant repeated for many values
+// must not make the merged strings grow beyond MaxBytes.
+func TestGroupsExpansion(t *testing.T) {
+	long := strings.Repeat("x", 1<<20)
+	group := make([]uint16, 600)
+	for i := range group {
+		if i%2 == 1 {
+			group[i] = 1
+		}
+	}
+	vals := make([]string, len(group))
+	for i := range vals {
+		vals[i] = long
+		if group[i] == 1 {
+			vals[i] = fmt.Sprint(i) // distinct: no dictionary, so no merged one
+		}
+	}
+	enc := appendGrouped(vals, group)
+	if len(enc) > 2<<20 {
+		t.Fatalf("the constant is not stored once: %d bytes", len(enc))
+	}
+	if _, err := DecodeStringsGrouped(enc, group, 4); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("300 MB of strings from %d bytes: %v", len(enc), err)
+	}
+}

@@ -10,9 +10,6 @@ import (
 // never change.
 const StrGroups byte = 0x16
 
-// MaxGroups bounds the groups of a StrGroups stream.
-const MaxGroups = 1 << 16
-
 // AppendStringsGrouped appends vals as StrGroups, the values of each group
 // in a string stream of their own:
 //
@@ -115,6 +112,18 @@ func DecodeStringsGrouped(src []byte, group []uint16, groups int) (*Strings, err
 	next := make([]int, groups) // values of each group taken so far
 	if !allDict {
 		out := &Strings{Offs: make([]int, 1, n+1)}
+		// A group's dictionary repeats its entries at no cost: the total
+		// is checked before anything is copied.
+		total := 0
+		for _, g := range group {
+			total += len(parts[g].Bytes(next[g]))
+			next[g]++
+			if total > MaxBytes {
+				return nil, corruptf("more than %d bytes of strings", MaxBytes)
+			}
+		}
+		clear(next)
+		out.Data = make([]byte, 0, total)
 		for _, g := range group {
 			out.Data = append(out.Data, parts[g].Bytes(next[g])...)
 			next[g]++
