@@ -108,7 +108,7 @@ func (sp *split) slots() [][]int64 {
 	marks := make([]int, len(sp.skels))
 	first := make([]int, len(sp.skels)+1) // the skeleton's first slot
 	for i, s := range sp.skels {
-		marks[i] = strings.Count(s, "\x00")
+		marks[i] = strings.Count(s, string(rune(numberMark)))
 		first[i+1] = first[i] + marks[i]
 	}
 	uses := make([]int, len(sp.skels))
