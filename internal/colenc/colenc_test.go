@@ -91,6 +91,15 @@ var intCases = []struct {
 		return v
 	}()},
 	{"low cardinality", []int64{200, 200, 404, 200, 200, 200, 500, 200, 200, 200, 200, 200, 200, 200, 404, 200, 200, 200}},
+	{"skewed ids", func() []int64 {
+		// Ids of a few busy users and many quiet ones, scattered.
+		r := rand.New(rand.NewPCG(6, 6))
+		v := make([]int64, 1000)
+		for i := range v {
+			v[i] = 100000 + int64(r.ExpFloat64()*100)*7919%100000
+		}
+		return v
+	}()},
 	{"extremes", []int64{math.MinInt64, math.MaxInt64, 0, -1, 1}},
 	{"one", []int64{-5}},
 }
@@ -114,7 +123,8 @@ var strCases = []struct {
 }{
 	{"const", []string{"GET", "GET", "GET"}},
 	{"dict", []string{"GET", "POST", "GET", "GET", "GET", "GET", "GET", "GET", "GET", "GET", "GET", "PUT"}},
-	{"plain", []string{"a", "bc", "", "def"}},
+	{"plain", []string{"a", "bc", "", "xyz"}},
+	{"hex", []string{"4b5a859e9ac299e0", "bac8451eb94379d0", "", "c0ffee", "7"}},
 	{"flate", func() []string {
 		v := make([]string, 40)
 		for i := range v {
@@ -123,6 +133,13 @@ var strCases = []struct {
 		return v
 	}()},
 	{"split", func() []string {
+		v := make([]string, 100)
+		for i := range v {
+			v[i] = fmt.Sprintf("u%d", 100000+i*i%977)
+		}
+		return v
+	}()},
+	{"slots", func() []string {
 		v := make([]string, 100)
 		for i := range v {
 			switch i % 4 {
@@ -288,6 +305,62 @@ func FuzzHybridDecode(f *testing.F) {
 	})
 }
 
+// FuzzRankedDecode decodes IntRanked streams: a dictionary rebuilt from
+// its classes and gaps, and ranks from classes and bit offsets. What
+// decodes must survive a round trip.
+func FuzzRankedDecode(f *testing.F) {
+	for _, tt := range intCases {
+		if enc := AppendInts(nil, tt.vals); enc[0] == IntRanked {
+			f.Add(enc[1:], uint16(len(tt.vals)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, n uint16) {
+		if n == 0 {
+			return
+		}
+		vals, err := decodeRanked(nil, src, int(n))
+		if err != nil {
+			return
+		}
+		got, err := DecodeInts(nil, AppendInts(nil, vals), len(vals))
+		if err != nil || !slices.Equal(got, vals) {
+			t.Fatalf("re-encoding: %v", err)
+		}
+	})
+}
+
+// FuzzHexDecode decodes StrHex streams: lengths against the packed
+// digits. What decodes must survive a round trip.
+func FuzzHexDecode(f *testing.F) {
+	for _, tt := range strCases {
+		if isHex(tt.vals) {
+			f.Add(appendHex(nil, tt.vals), uint16(len(tt.vals)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, n uint16) {
+		if n == 0 || len(src) == 0 || src[0] != StrHex {
+			return
+		}
+		s, err := decodeHex(src, int(n))
+		if err != nil {
+			return
+		}
+		vals := make([]string, s.Len())
+		for i := range vals {
+			vals[i] = s.At(i)
+		}
+		got, err := DecodeStrings(AppendStrings(nil, vals), len(vals))
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		for i := range vals {
+			if got.At(i) != vals[i] {
+				t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
+			}
+		}
+	})
+}
+
 func FuzzDecode(f *testing.F) {
 	seedCorpus(f)
 	f.Fuzz(func(t *testing.T, src []byte, n uint16) {
@@ -447,4 +520,147 @@ func distinctIn(vals []int64) int {
 		seen[v] = true
 	}
 	return len(seen)
+}
+
+// FuzzSlotsDecode decodes StrSlots streams: slot streams whose counts
+// come from the skeleton indexes. What decodes must survive a round trip.
+func FuzzSlotsDecode(f *testing.F) {
+	for _, tt := range strCases {
+		if enc := AppendStrings(nil, tt.vals); enc[0] == StrSlots {
+			f.Add(enc[1:], uint16(len(tt.vals)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, n uint16) {
+		if n == 0 {
+			return
+		}
+		s, err := decodeSplit(src, int(n), true)
+		if err != nil {
+			return
+		}
+		vals := make([]string, s.Len())
+		for i := range vals {
+			vals[i] = s.At(i)
+		}
+		got, err := DecodeStrings(AppendStrings(nil, vals), len(vals))
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		for i := range vals {
+			if got.At(i) != vals[i] {
+				t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
+			}
+		}
+	})
+}
+
+var groupCases = []struct {
+	name  string
+	vals  []string
+	group []uint16
+}{
+	// A name each group tells: one constant per group.
+	{"kinds", strings.Fields("rpc http rpc log log http rpc rpc log http"), []uint16{0, 1, 0, 2, 2, 1, 0, 0, 2, 1}},
+	// Groups of distinct values come without a dictionary.
+	{"distinct values", strings.Fields("a b a a b x0 x1 x2 x3 p"), []uint16{1, 1, 1, 1, 1, 3, 3, 3, 3, 1}},
+	{"one group", strings.Fields("GET PUT GET GET"), []uint16{2, 2, 2, 2}},
+}
+
+// appendGrouped is AppendStringsGrouped of vals in 4 groups.
+func appendGrouped(vals []string, group []uint16) []byte {
+	dict, idx := StringDict(vals, MaxDict)
+	return Encoder{}.AppendStringsGrouped(nil, vals, dict, idx, group, 4)
+}
+
+func TestStringsGroupedGolden(t *testing.T) {
+	var out bytes.Buffer
+	for _, tt := range groupCases {
+		enc := appendGrouped(tt.vals, tt.group)
+		fmt.Fprintf(&out, "%s: %d values in groups %v\n  %s %s\n", tt.name, len(tt.vals), tt.group, EncodingName(enc[0]), hex.EncodeToString(enc))
+		s, err := DecodeStringsGrouped(enc, tt.group, 4)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		for i, v := range tt.vals {
+			if s.At(i) != v {
+				t.Errorf("%s: value %d: %q, want %q", tt.name, i, s.At(i), v)
+			}
+		}
+		if s.Index != nil {
+			seen := map[string]bool{}
+			for i := range s.DictLen() {
+				e := string(s.DictEntry(i))
+				if seen[e] {
+					t.Errorf("%s: %q twice in the dictionary", tt.name, e)
+				}
+				seen[e] = true
+			}
+		}
+		if _, err := DecodeStrings(enc, len(tt.vals)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: decoded without groups: %v", tt.name, err)
+		}
+	}
+	goldenfile.Check(t, "groups.golden", out.Bytes())
+}
+
+// FuzzGroupsDecode decodes StrGroups streams with groups from the fuzzer
+// (each byte a value's group, modulo 4). What decodes must survive a
+// round trip.
+func FuzzGroupsDecode(f *testing.F) {
+	for _, tt := range groupCases {
+		g := make([]byte, len(tt.group))
+		for i, x := range tt.group {
+			g[i] = byte(x)
+		}
+		f.Add(appendGrouped(tt.vals, tt.group), g)
+	}
+	f.Fuzz(func(t *testing.T, src, g []byte) {
+		group := make([]uint16, len(g))
+		for i, x := range g {
+			group[i] = uint16(x % 4)
+		}
+		s, err := DecodeStringsGrouped(src, group, 4)
+		if err != nil {
+			return
+		}
+		vals := make([]string, s.Len())
+		for i := range vals {
+			vals[i] = s.At(i)
+		}
+		got, err := DecodeStringsGrouped(appendGrouped(vals, group), group, 4)
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		for i := range vals {
+			if got.At(i) != vals[i] {
+				t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
+			}
+		}
+	})
+}
+
+// TestGroupsExpansion: a group's long constant repeated for many values
+// must not make the merged strings grow beyond MaxBytes.
+func TestGroupsExpansion(t *testing.T) {
+	long := strings.Repeat("x", 1<<20)
+	group := make([]uint16, 600)
+	for i := range group {
+		if i%2 == 1 {
+			group[i] = 1
+		}
+	}
+	vals := make([]string, len(group))
+	for i := range vals {
+		vals[i] = long
+		if group[i] == 1 {
+			vals[i] = fmt.Sprint(i) // distinct: no dictionary, so no merged one
+		}
+	}
+	enc := appendGrouped(vals, group)
+	if len(enc) > 2<<20 {
+		t.Fatalf("the constant is not stored once: %d bytes", len(enc))
+	}
+	if _, err := DecodeStringsGrouped(enc, group, 4); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("300 MB of strings from %d bytes: %v", len(enc), err)
+	}
 }

@@ -14,14 +14,33 @@
 //	       delta  | 03 | varint v0 | varint dmin | uvarint g | w:1 | (d-dmin)/g, w bits each |
 //	       dict   | 04 | uvarint k | varint entry × k | indexes              |
 //	       flate  | 05 | varint min | uvarint len(P) | raw DEFLATE of P = uvarint(v-min)… |
+//	       ranked | 06 | uvarint k | uvarint len(F) | F = ints(first entry of each class) |
+//	              | uvarint len(G) | G = ints(the k-k' gaps), or nothing when k = k' |
+//	              | uvarint len(X) | X = indexes(class of each value), k' classes | offsets… |
+//	              a dictionary of k entries in order of rank; class 0 is rank 0, class
+//	              c ≥ 1 ranks [2^(c-1), 2^c), so k' = bits(k-1)+1 classes. Each class's
+//	              first entry is in F, every other entry is the one before plus its
+//	              gap (mod 2⁶⁴). A value is the entry of rank start(c) + offset, its
+//	              offset c-1 bits (none for c < 2) of a bit-packed run after X,
+//	              padded to a whole byte
 //	strings const | 10 | uvarint len | bytes |
 //	       plain  | 11 | uvarint len(L) | L = ints(lengths) | bytes…         |
-//	       dict   | 12 | uvarint k | uvarint len(D) | D = plain or flate of entries | indexes |
+//	       dict   | 12 | uvarint k | uvarint len(D) | D = plain, flate or hex of entries | indexes |
 //	       flate  | 13 | uvarint len(P) | raw DEFLATE of P = a plain stream   |
-//	       split  | 14 | uvarint k | uvarint len(D) | D = plain or flate of k skeletons |
+//	       split  | 14 | uvarint k | uvarint len(D) | D = plain, flate or hex of k skeletons |
 //	              | uvarint len(X) | X = indexes | ints of the numbers, or nothing |
 //	              a skeleton is a value with each number (maximal ASCII digit run, no
 //	              leading zero unless it is "0", at most 18 digits) replaced by a 00 byte
+//	       slots  | 15 | uvarint k | uvarint len(D) | D | uvarint len(X) | X |   as split, then
+//	              | uvarint len(I) | I = ints of the numbers in one slot | …   per slot with values
+//	              a slot is the j-th 00 byte of skeleton i; slots are in order of i, then j,
+//	              and a slot holds as many numbers as values have skeleton i, in order
+//	       groups | 16 | (uvarint len(S) | S = strings of the values of group g) … |
+//	              a stream per group g with values, in increasing g; each value's group
+//	              is given by the caller (DecodeStringsGrouped), not stored here
+//	       hex    | 17 | uvarint len(L) | L = ints(lengths) | digits, two a byte |
+//	              values of lower-case hexadecimal digits only; the first digit of a
+//	              byte is its high 4 bits, and an odd count leaves the last low 4 bits 0
 //	bools  rle    | 20 | hybrid(v), width 1 |
 //	levels        (no tag) hybrid(level), width = bits(max level); empty when max is 0
 //

@@ -35,12 +35,20 @@ func EncodingName(tag byte) string {
 		return "dict"
 	case IntFlate:
 		return "flate"
+	case IntRanked:
+		return "ranked"
 	case StrPlain:
 		return "plain"
 	case StrFlate:
 		return "flate"
 	case StrSplit:
 		return "split"
+	case StrSlots:
+		return "slots"
+	case StrGroups:
+		return "groups"
+	case StrHex:
+		return "hex"
 	case BoolRLE, LevelsRLE:
 		return "rle"
 	}
@@ -78,7 +86,24 @@ func (e Encoder) AppendInts(dst []byte, vals []int64) []byte {
 	}
 	var dict []int64
 	var idx []uint32
-	if len(vals) >= 16 {
+	var ranked []byte
+	switch {
+	case !e.Fast && len(vals) >= minRanked:
+		dict, idx = intDict(vals, min(len(vals)*3/4, MaxDict))
+		if len(dict) > maxFlatDict {
+			// Too many values for IntDict to pay; IntRanked may, where
+			// they are skewed.
+			// It decodes slower than the others, which win if it is not
+			// smaller by a margin.
+			ranked = appendRanked(nil, dict, idx)
+			if size := len(ranked) + len(ranked)/rankedMargin; size < bestSize {
+				best, bestSize = IntRanked, size
+			}
+		}
+		if len(dict) > min(len(vals)/4, 4096) {
+			dict = nil
+		}
+	case len(vals) >= 16:
 		dict, idx = intDict(vals, min(len(vals)/4, 4096))
 	}
 	// Skewed values (durations, sizes) compress below their bit width as
@@ -123,6 +148,8 @@ func (e Encoder) AppendInts(dst []byte, vals []int64) []byte {
 		return dst
 	}
 	switch best {
+	case IntRanked:
+		return append(dst, ranked...)
 	case IntDelta:
 		dst = append(dst, IntDelta)
 		dst = appendVarint(dst, vals[0])
@@ -177,6 +204,16 @@ func gcd(a, b uint64) uint64 {
 	}
 	return a
 }
+
+// minRanked is the fewest values for which IntRanked is tried, and
+// maxFlatDict the most distinct values for which it is not: below,
+// IntDict's indexes under flate come as near their entropy. IntRanked
+// counts as 1/rankedMargin larger than it is when encodings are compared.
+const (
+	minRanked    = 128
+	maxFlatDict  = 256
+	rankedMargin = 32
+)
 
 // intDict returns the distinct values in order of first appearance and
 // the index of each value in them; or nils if there are more than limit,
@@ -352,6 +389,8 @@ func DecodeInts(dst []int64, src []byte, n int) ([]int64, error) {
 			return dst[:start], corruptf("%d trailing bytes", len(p))
 		}
 		return dst, nil
+	case IntRanked:
+		return decodeRanked(dst, r.b, n)
 	case IntDict:
 		k := r.uvarint()
 		if r.err == nil && (k == 0 || k > MaxDict || k > uint64(len(r.b))) {

@@ -17,4 +17,8 @@ const (
 	// MaxDict bounds dictionary entries; more distinct values than this
 	// are better stored plain.
 	MaxDict = 1 << 16
+
+	// MaxGroups bounds the groups a StrGroups stream is decoded in: a
+	// group is a shape of record, and a block has far fewer.
+	MaxGroups = 1 << 16
 )

@@ -20,7 +20,7 @@ const minFlate = 256
 //	const:  StrConst uvarint(len) bytes
 //	plain:  StrPlain uvarint(len(L)) L bytes…    L = AppendInts of the lengths
 //	dict:   StrDict  uvarint(k) uvarint(len(D)) D width:1 hybrid(indices)
-//	        D = the plain or flate encoding of the k distinct values
+//	        D = the plain, flate or hex encoding of the k distinct values
 //	flate:  StrFlate uvarint(len(P)) flate(P)    P = a plain encoding, tag included
 //
 // Dictionary entries are in order of first appearance. vals must not be
@@ -194,7 +194,7 @@ func AppendStringsDict(dst []byte, vals []string, dict []string, idx []uint32) [
 		pf = plainOrFlateBest(vals)
 	}
 	if pf == nil && plainFloor(vals) <= best {
-		pf = appendPlain(nil, vals)
+		pf = appendPlainOrHex(nil, vals)
 	}
 	// Without pf, plain is larger than best: it wins nothing.
 	switch {
@@ -239,7 +239,7 @@ func appendNoDict(dst []byte, vals []string) []byte {
 		pf = plainOrFlateBest(vals)
 	}
 	if pf == nil && (split == nil || plainFloor(vals) <= len(split)) {
-		pf = appendPlain(nil, vals)
+		pf = appendPlainOrHex(nil, vals)
 	}
 	if split != nil && (pf == nil || len(split) < len(pf)) {
 		return append(dst, split...)
@@ -254,29 +254,47 @@ func appendPlainOrFlate(dst []byte, vals []string) []byte {
 }
 
 func (e Encoder) appendPlainOrFlate(dst []byte, vals []string) []byte {
-	start := len(dst)
-	dst = appendPlain(dst, vals)
-	plain := dst[start:]
-	if len(plain) < minFlate {
-		return dst
-	}
-	z := e.appendFlateBest([]byte{StrFlate}, plain)
-	if len(z) >= len(plain) {
-		return dst
-	}
-	return append(dst[:start], z...)
+	return append(dst, e.plainOrFlate(vals)...)
 }
 
-// plainOrFlateBest returns the plain encoding of vals, or its flate
-// compression if that is smaller.
-func plainOrFlateBest(vals []string) []byte {
-	plain := appendPlain(nil, vals)
-	if len(plain) >= minFlate {
-		if z := appendFlateBest([]byte{StrFlate}, plain); len(z) < len(plain) {
-			return z
+// plainOrFlateBest returns the plain (or hex) encoding of vals, or the
+// flate compression of the plain one if that is smaller.
+func plainOrFlateBest(vals []string) []byte { return Encoder{}.plainOrFlate(vals) }
+
+// plainOrFlate is plainOrFlateBest with e's effort. Digits two to a byte
+// are hard to beat: flate is tried on them only where an estimate says
+// it may, and never by a fast Encoder.
+func (e Encoder) plainOrFlate(vals []string) []byte {
+	var base, plain []byte
+	if isHex(vals) {
+		base = appendHex(nil, vals)
+		if len(base) < minFlate || e.Fast {
+			return base
 		}
+		if est := cheapFlateEstimate(plainSketch(vals)); est >= len(base) {
+			return base
+		}
+		plain = appendPlain(nil, vals)
+	} else {
+		plain = appendPlain(nil, vals)
+		base = plain
 	}
-	return plain
+	if len(plain) < minFlate {
+		return base
+	}
+	if z := e.appendFlateBest([]byte{StrFlate}, plain); len(z) < len(base) {
+		return z
+	}
+	return base
+}
+
+// appendPlainOrHex appends the hex encoding of vals where it applies,
+// else the plain one.
+func appendPlainOrHex(dst []byte, vals []string) []byte {
+	if isHex(vals) {
+		return appendHex(dst, vals)
+	}
+	return appendPlain(dst, vals)
 }
 
 // plainSketch is the plain encoding of vals with the lengths encoded
@@ -284,15 +302,15 @@ func plainOrFlateBest(vals []string) []byte {
 // flate on them.
 func plainSketch(vals []string) []byte { return appendPlainWith(nil, vals, Encoder{Fast: true}) }
 
-// plainFloor is a size the plain encoding of vals cannot be below: its
-// tag, the length of its lengths, their stream (a tag and a value at
-// least), and the bytes.
+// plainFloor is a size the plain or hex encoding of vals cannot be below:
+// its tag, the length of its lengths, their stream (a tag and a value at
+// least), and the bytes, at best two digits to a byte.
 func plainFloor(vals []string) int {
-	n := 4
+	n := 0
 	for _, v := range vals {
 		n += len(v)
 	}
-	return n
+	return 4 + n/2
 }
 
 // appendPlain appends the plain encoding of vals.
@@ -396,18 +414,23 @@ func DecodeStrings(src []byte, n int) (*Strings, error) {
 		}
 		dict.Index = idx
 		return dict, nil
-	case StrPlain, StrFlate:
+	case StrPlain, StrFlate, StrHex:
 		return decodePlainOrFlate(src, n)
-	case StrSplit:
-		return decodeSplit(src[1:], n)
+	case StrSplit, StrSlots:
+		return decodeSplit(src[1:], n, src[0] == StrSlots)
+	case StrGroups:
+		return nil, corruptf("grouped strings without their groups")
 	}
 	return nil, ErrEncoding
 }
 
-// decodePlainOrFlate decodes a plain or flate stream of n strings.
+// decodePlainOrFlate decodes a plain, flate or hex stream of n strings.
 func decodePlainOrFlate(src []byte, n int) (*Strings, error) {
 	if len(src) == 0 {
 		return nil, corruptf("empty stream")
+	}
+	if src[0] == StrHex {
+		return decodeHex(src, n)
 	}
 	if src[0] == StrFlate {
 		r := reader{b: src[1:]}

@@ -172,7 +172,7 @@ func benchDecode(b *testing.B, warm bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range []string{"time_ns", "duration_ms", "kind", "request_id"} {
+	for _, name := range []string{"time_ns", "duration_ms", "kind", "request_id", "pii_uid", "message", "bytes", "session_id"} {
 		leaves := r.Project([][]string{{name}})
 		if len(leaves) == 0 {
 			b.Fatalf("no column %s", name)

@@ -22,7 +22,10 @@
 //	           none). The column id is the low 32 bits of the xxh3 of the
 //	           column's path, repetitions and type, so a chunk cannot pass
 //	           for another column's. flags bit 0: D is empty and the
-//	           definition levels come from the block's presence chunk.
+//	           definition levels come from the block's presence chunk;
+//	           V may then be a colenc groups stream (tag 16) whose
+//	           groups are the shapes of the records that have a value,
+//	           in record order.
 //
 //	presence := | uvarint nflat | column id u32 × nflat | uvarint nshapes | bitmap × nshapes |
 //	           | indexes(shape of each record) | xxh3 u64 |

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"stele/internal/colenc"
 	"stele/internal/dremel"
 	"stele/internal/eventgen"
 )
@@ -119,6 +121,60 @@ func TestShapesNarrowWide(t *testing.T) {
 		nb, tb := shapesWide(cols, flat, b, (len(flat)+7)/8)
 		if na != nb || !bytes.Equal(ta, tb) || !slices.Equal(a, b) {
 			t.Fatalf("%d flat columns, %d rows: narrow %d shapes %x, wide %d shapes %x", len(flat), rows, na, ta, nb, tb)
+		}
+	}
+}
+
+// TestValuesByShape: generated events, whose kind their shape tells, have
+// their kind column grouped by shape; it reads back as written, and coded
+// with a dictionary of distinct entries.
+func TestValuesByShape(t *testing.T) {
+	g := eventgen.New(eventgen.Config{Seed: 5})
+	var lines []string
+	for range 3000 {
+		l := g.Append(nil)
+		lines = append(lines, string(l[:len(l)-1]))
+	}
+	path := filepath.Join(t.TempDir(), "s.seg")
+	pack(t, path, lines, 1000)
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	kind := f.Project([][]string{{"kind"}})[0]
+	for b, blk := range f.Blocks {
+		if enc := blk.Chunk(kind).Encoding; enc != colenc.StrGroups {
+			t.Errorf("block %d: kind encoded as %s", b, colenc.EncodingName(enc))
+		}
+		plain, err := f.ReadColumn(b, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coded, err := f.ReadColumnCoded(b, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, e := range coded.Dict {
+			if seen[e] {
+				t.Fatalf("block %d: %q twice in the dictionary", b, e)
+			}
+			seen[e] = true
+		}
+		for i, c := range coded.Codes {
+			if coded.Dict[c] != plain.Strs[i] {
+				t.Fatalf("block %d value %d: %q, want %q", b, i, coded.Dict[c], plain.Strs[i])
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := f.WriteJSON(&out, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, got := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !jsonEqual(t, got, lines[i]) {
+			t.Fatalf("record %d: %s, want %s", i, got, lines[i])
 		}
 	}
 }

@@ -478,6 +478,7 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 	} else if col.R, err = colenc.DecodeLevels(rb, entries, leaf.MaxR()); err != nil {
 		return nil, err
 	}
+	var p *presence // for the levels of a flat column, and the shapes of its values
 	if flags&1 == 0 {
 		if col.D, err = colenc.DecodeLevels(db, entries, leaf.MaxD()); err != nil {
 			return nil, err
@@ -488,8 +489,7 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 		if !isFlat(leaf) || len(db) != 0 || entries != rows {
 			return nil, corruptf("derived levels for a column that cannot have them")
 		}
-		p, err := pres()
-		if err != nil {
+		if p, err = pres(); err != nil {
 			return nil, err
 		}
 		bit, ok := p.pos[id]
@@ -537,7 +537,12 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 		col.Bools, err = colenc.DecodeBools(make([]bool, 0, values), vb, values)
 	case dremel.String, dremel.Number, dremel.JSON:
 		var s *colenc.Strings
-		if s, err = colenc.DecodeStrings(vb, values); err == nil {
+		if len(vb) > 0 && vb[0] == colenc.StrGroups && p != nil {
+			s, err = decodeByShape(vb, col.D, p)
+		} else {
+			s, err = colenc.DecodeStrings(vb, values)
+		}
+		if err == nil {
 			switch {
 			case coded && s.Index != nil:
 				col.Dict, col.Codes = dictOf(s), s.Index
@@ -552,6 +557,18 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 		}
 	}
 	return col, err
+}
+
+// decodeByShape decodes the values of a flat column grouped by the shapes
+// of their records, d being the column's definition levels from p.
+func decodeByShape(vb []byte, d []uint8, p *presence) (*colenc.Strings, error) {
+	group := make([]uint16, 0, len(d))
+	for row, x := range d {
+		if x == 1 {
+			group = append(group, p.shapes[row])
+		}
+	}
+	return colenc.DecodeStringsGrouped(vb, group, len(p.table)/max(p.stride, 1))
 }
 
 // stringsOf converts decoded strings with one allocation for all the bytes.

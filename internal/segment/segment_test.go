@@ -2,6 +2,7 @@ package segment
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"stele/internal/colenc"
 	"stele/internal/dremel"
 	"stele/internal/goldenfile"
 )
@@ -440,22 +442,26 @@ func FuzzChunkDecode(f *testing.F) {
 	for _, c := range r.Blocks[1].Chunks {
 		f.Add(data[c.Offset:c.Offset+c.Size-checksumSize], uint8(c.Leaf))
 	}
+	// Values grouped by the shapes of the presence chunk below: records 0
+	// and 2 have shape 1, record 1 shape 0.
+	v := colenc.Encoder{}.AppendStringsGrouped(nil, []string{"a", "b", "a"}, []string{"a", "b"}, []uint32{0, 1, 0}, []uint16{1, 0, 1}, 2)
+	grouped := append([]byte{0, 0, 0, 0, 1, 3, 0, 0, byte(len(v))}, v...)
+	for leaf := range r.Schema.Leaves {
+		f.Add(grouped, uint8(leaf))
+	}
 	f.Fuzz(func(t *testing.T, body []byte, leaf uint8) {
 		l := r.Schema.Leaves[int(leaf)%len(r.Schema.Leaves)]
+		id := binary.LittleEndian.AppendUint32(nil, columnID(l.Path(), l.Repetitions(), l.Type))
 		if len(body) >= 4 {
 			// Let the fuzzer past the column id.
-			id := columnID(l.Path(), l.Repetitions(), l.Type)
-			body = append([]byte{byte(id), byte(id >> 8), byte(id >> 16), byte(id >> 24)}, body[4:]...)
-			if leaf%2 == 0 {
-				// Let it use the presence chunk below, whose first listed
-				// column it becomes.
-				body = append([]byte{}, body...)
-				copy(body, []byte{1, 2, 3, 4})
-			}
+			body = append(id, body[4:]...)
 		}
 		coded := leaf%3 == 1
 		col, err := decodeChunk(body, l, 3, 3, func() (*presence, error) {
-			return decodePresence([]byte{2, 1, 2, 3, 4, 5, 6, 7, 8, 2, 1, 3, 1, 0x03, 0x05}, 3)
+			// Two shapes of the leaf's column and another; records 0
+			// and 2 have both, record 1 only the leaf's.
+			p := append(append([]byte{2}, id...), 5, 6, 7, 8, 2, 1, 3, 1, 0x03, 0x05)
+			return decodePresence(p, 3)
 		}, coded)
 		if err != nil {
 			return

@@ -213,16 +213,20 @@ func (w *Writer) flush() {
 		return
 	}
 	b := blockMeta{rows: rows}
-	presence := w.writePresence(s, cols, b.rows)
+	shapes := w.writePresence(s, cols, b.rows)
 	if w.err != nil {
 		return
 	}
-	if presence != nil {
+	if shapes != nil {
 		b.hasPresence = true
-		b.presOff, b.presSize = presence[0], presence[1]
+		b.presOff, b.presSize = shapes.off, shapes.size
 	}
 	for i, leaf := range s.Leaves {
-		cm, err := w.writeChunk(leaf, &cols[i], b.hasPresence && isFlat(leaf))
+		var sh *blockShapes
+		if isFlat(leaf) {
+			sh = shapes
+		}
+		cm, err := w.writeChunk(leaf, &cols[i], sh, i)
 		if err != nil {
 			w.err = err
 			return
@@ -249,18 +253,49 @@ func (w *Writer) flush() {
 // definition levels say only whether a record has it.
 func isFlat(leaf *dremel.Field) bool { return leaf.MaxR() == 0 && leaf.MaxD() == 1 }
 
+// blockShapes is what the writer keeps of a block's presence chunk.
+type blockShapes struct {
+	off, size int64
+	shapes    []uint32    // of each record
+	n         int         // distinct shapes
+	table     []byte      // their bitmaps
+	stride    int         // bytes of a bitmap
+	bit       map[int]int // leaf → its bit in the bitmaps
+}
+
+// groups returns the shape of each record that has a value in col, the
+// column of leaf, or nil if the records of one shape have all its values:
+// then grouping its values by shape gains nothing.
+func (sh *blockShapes) groups(leaf int, col *dremel.Column) []uint16 {
+	bit := sh.bit[leaf]
+	with := 0
+	for s := range sh.n {
+		with += int(sh.table[s*sh.stride+bit/8] >> (bit % 8) & 1)
+	}
+	if with < 2 {
+		return nil
+	}
+	group := make([]uint16, 0, len(col.Strs))
+	for row, d := range col.D {
+		if d == 1 {
+			group = append(group, uint16(sh.shapes[row]))
+		}
+	}
+	return group
+}
+
 // writePresence writes the block's presence chunk, which replaces the
 // definition levels of its flat columns: records of the same shape (set of
 // flat columns present) share one bitmap, and each record stores only its
 // shape's number. Events of one kind have one shape, so this costs a few
 // bits per record instead of one bit per record and column. It returns the
-// chunk's offset and size, or nil when shapes do not pay:
+// chunk's place and the shapes, or nil when shapes do not pay:
 //
 //	| uvarint nflat | column id u32 × nflat | uvarint nshapes | bitmap × nshapes | indexes(shape) | xxh3 u64 |
 //
 // Bitmaps have ceil(nflat/8) bytes; bit i (of byte i/8, from the least
 // significant) is set when the i-th listed column is present.
-func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int) []int64 {
+func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int) *blockShapes {
 	var flat []int
 	ids := map[uint32]bool{}
 	for i, leaf := range s.Leaves {
@@ -298,9 +333,12 @@ func (w *Writer) writePresence(s *dremel.Schema, cols []dremel.Column, rows int)
 	b = colenc.AppendIndexes(b, shapes, n)
 	b = appendSum(b, 0)
 	w.buf = b
-	off := w.off
+	sh := &blockShapes{off: w.off, size: int64(len(b)), shapes: shapes, n: n, table: table, stride: stride, bit: make(map[int]int, len(flat))}
+	for k, i := range flat {
+		sh.bit[i] = k
+	}
 	w.write(b)
-	return []int64{off, int64(len(b))}
+	return sh
 }
 
 // shapesNarrow numbers the shapes of the records, for at most 64 flat
@@ -366,18 +404,21 @@ func shapesWide(cols []dremel.Column, flat []int, shapes []uint32, stride int) (
 	return len(shapeOf), table
 }
 
-// writeChunk encodes and writes one column chunk:
+// writeChunk encodes and writes the chunk of column i, whose field is
+// leaf:
 //
 //	| column id u32 | flags u8 | uvarint entries | uvarint len(R) | uvarint len(D) | uvarint len(V) | R | D | V | xxh3 u64 |
 //
 // flags bit 0: the definition levels are not here but in the block's
-// presence chunk (len(D) is 0).
-func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column, derived bool) (chunkMeta, error) {
+// presence chunk (len(D) is 0); sh is then that chunk's shapes, else nil.
+// A string column with few distinct values has them grouped by shape
+// where that is smaller (colenc.StrGroups).
+func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column, sh *blockShapes, i int) (chunkMeta, error) {
 	cm := chunkMeta{path: leaf.Path(), reps: leaf.Repetitions(), typ: leaf.Type, off: w.off, entries: col.Len()}
 	r := colenc.AppendLevels(nil, col.R, leaf.MaxR())
 	var d []byte
 	var flags byte
-	if derived {
+	if sh != nil {
 		flags |= 1
 	} else {
 		d = colenc.AppendLevels(nil, col.D, leaf.MaxD())
@@ -388,6 +429,13 @@ func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column, derived bool
 		if len(col.Strs) > 0 {
 			dict, idx := colenc.StringDict(col.Strs, colenc.MaxDict)
 			v = colenc.Encoder{Fast: w.Fast}.AppendStringsDict(nil, col.Strs, dict, idx)
+			if sh != nil && dict != nil && len(dict) <= maxGroupedDict {
+				if group := sh.groups(i, col); group != nil {
+					if g := (colenc.Encoder{Fast: w.Fast}).AppendStringsGrouped(nil, col.Strs, dict, idx, group, sh.n); len(g) < len(v) {
+						v = g
+					}
+				}
+			}
 			if leaf.Type == dremel.String && dict != nil && len(dict) <= MaxBloomValues {
 				cm.bloom = newBloom(len(dict))
 				for _, s := range dict {
@@ -428,6 +476,12 @@ func (w *Writer) writeChunk(leaf *dremel.Field, col *dremel.Column, derived bool
 	w.write(b)
 	return cm, w.err
 }
+
+// maxGroupedDict is the most distinct values of a string column whose
+// values are tried grouped by shape: names of kinds, levels and hosts,
+// which a record's shape often tells. Values more varied than that rarely
+// follow the shape, and trying costs another encoding of the column.
+const maxGroupedDict = 256
 
 // columnID identifies a column inside its chunk, so that a footer pointing
 // at the wrong chunk is caught even when both checksums are good.
