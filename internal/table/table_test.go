@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"stele/internal/segment"
 )
 
 const hour = int64(time.Hour)
@@ -438,4 +440,78 @@ func canonical(t *testing.T, lines []string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestMergeColumnsAsRecords checks that segments of top-level fields
+// merged as columns hold what merging their records one at a time gives,
+// record for record: every type, a key with values of several types,
+// records without some keys, wrapped lines, equal times across inputs,
+// and blocks ending at different records in each input and the output.
+func TestMergeColumnsAsRecords(t *testing.T) {
+	defer func(n int) { blockRows = n }(blockRows)
+	blockRows = 7
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []string{`7`, `"seven"`, `1.50`, `-0`, `null`, `true`, `false`, `"\u2028\"q\"\\"`, `1e400`, `{}`, `[]`, `-12`}
+	var in []*Segment
+	for seg := range 3 {
+		var lines []string
+		var times []int64
+		for i := range 20 + 9*seg {
+			ts := hour + int64(i*2+seg%2) // segments 0 and 2 share times
+			line := fmt.Sprintf(`{"time_ns":%d,"a":%s,"k%d":%s}`, ts, values[(i+seg)%len(values)], i%5, values[i*5%len(values)])
+			if i%11 == 4 {
+				line = fmt.Sprintf("not json %d of %d", i, seg)
+			}
+			lines = append(lines, line)
+			times = append(times, ts)
+		}
+		in = append(in, writeSeg(t, tb, 1, lines, times))
+	}
+	merged := func(merge func(*Writer, []*segment.File, []string) error) []string {
+		w, err := tb.NewWriter(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files []*segment.File
+		var names []string
+		for _, s := range in {
+			f, err := segment.OpenFile(s.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if !flatSchema(f.Schema) {
+				t.Fatalf("%s: schema not flat:\n%s", s.Info, f.Schema)
+			}
+			files, names = append(files, f), append(names, s.Info.String())
+		}
+		if err := merge(w, files, names); err != nil {
+			t.Fatal(err)
+		}
+		out, err := w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		err = out.Scan(0, 1<<62, func(line []byte, _ int64) error {
+			lines = append(lines, canonical(t, []string{string(line)})[0])
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lines
+	}
+	cols, recs := merged(mergeColumns), merged(mergeRecords)
+	if len(cols) != len(recs) {
+		t.Fatalf("%d records merged as columns, %d as records", len(cols), len(recs))
+	}
+	for i := range cols {
+		if cols[i] != recs[i] {
+			t.Errorf("record %d: %s merged as columns, %s as records", i, cols[i], recs[i])
+		}
+	}
 }

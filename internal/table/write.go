@@ -123,6 +123,18 @@ func (w *Writer) addValue(v dremel.Value, timeNS int64) error {
 	return nil
 }
 
+// addColumns adds the records of a flat block as columns of schema s
+// (segment.Writer.AddColumns), times their times: a column merge's.
+func (w *Writer) addColumns(s *dremel.Schema, cols []dremel.Column, times []int64) error {
+	if err := w.w.AddColumns(s, cols, len(times)); err != nil {
+		return fmt.Errorf("table: %w", err)
+	}
+	for _, t := range times {
+		w.note(t)
+	}
+	return nil
+}
+
 func (w *Writer) note(timeNS int64) {
 	w.seg.Records++
 	w.seg.MinTime = min(w.seg.MinTime, timeNS)
