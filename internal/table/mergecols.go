@@ -105,7 +105,7 @@ func setTimes(times []int64, typ dremel.Type, col *dremel.Column) {
 // mergeColumns adds the records of files, whose schemas are flat, to w in
 // time order, as blocks of columns.
 func mergeColumns(w *Writer, files []*segment.File, names []string) error {
-	var keys []colKey
+	var m columnMerge
 	index := map[colKey]int{}
 	ins := make([]*flatInput, len(files))
 	for i, f := range files {
@@ -114,23 +114,23 @@ func mergeColumns(w *Writer, files []*segment.File, names []string) error {
 			k := colKey{leaf.Path()[0], leaf.Type}
 			j, ok := index[k]
 			if !ok {
-				j = len(keys)
+				j = len(m.keys)
 				index[k] = j
-				keys = append(keys, k)
+				m.keys = append(m.keys, k)
 			}
 			in.out = append(in.out, j)
 		}
 		ins[i] = in
 	}
 	for _, in := range ins {
-		if err := in.load(len(keys)); err != nil {
+		if err := in.load(len(m.keys)); err != nil {
 			return err
 		}
 	}
-	refs := make([]flatRef, 0, blockRows)
+	m.out = make([]dremel.Column, len(m.keys))
 	for {
-		refs = refs[:0]
-		for len(refs) < blockRows {
+		m.refs = m.refs[:0]
+		for len(m.refs) < blockRows {
 			best := -1
 			for i, in := range ins {
 				if in.cur != nil && (best < 0 || in.cur.times[in.cur.row] < ins[best].cur.times[ins[best].cur.row]) {
@@ -141,21 +141,33 @@ func mergeColumns(w *Writer, files []*segment.File, names []string) error {
 				break
 			}
 			in := ins[best]
-			refs = append(refs, flatRef{in.cur, in.cur.row})
+			m.refs = append(m.refs, flatRef{in.cur, in.cur.row})
 			in.cur.row++
 			if in.cur.row == len(in.cur.times) {
-				if err := in.load(len(keys)); err != nil {
+				if err := in.load(len(m.keys)); err != nil {
 					return err
 				}
 			}
 		}
-		if len(refs) == 0 {
+		if len(m.refs) == 0 {
 			return nil
 		}
-		if err := addFlatBlock(w, keys, refs); err != nil {
+		if err := m.addBlock(w); err != nil {
 			return err
 		}
 	}
+}
+
+// columnMerge is the state of a column merge: the output columns, and
+// the records of the next output block. Its slices serve block after
+// block.
+type columnMerge struct {
+	keys  []colKey        // the output columns
+	out   []dremel.Column // by output column: its entries in the block
+	refs  []flatRef       // the block's records, in order
+	cols  []dremel.Column // the block's columns: those of out any record has
+	times []int64         // the block's records' times
+	zeros []uint8         // repetition levels, shared: no column has repetition
 }
 
 // flatRef is a record of an input block.
@@ -164,26 +176,34 @@ type flatRef struct {
 	row int
 }
 
-// addFlatBlock adds the records refs, in their order, to w as one block
-// of the columns keys that any of them has.
-func addFlatBlock(w *Writer, keys []colKey, refs []flatRef) error {
-	root := &dremel.Field{Type: dremel.Group}
-	var cols []dremel.Column
-	zeros := make([]uint8, len(refs)) // no column has repetition: one R for all
-	times := make([]int64, len(refs))
-	for i, r := range refs {
-		times[i] = r.blk.times[r.row]
+// addBlock adds the records m.refs, in their order, to w as one block
+// of the columns that any of them has.
+func (m *columnMerge) addBlock(w *Writer) error {
+	n := len(m.refs)
+	if len(m.zeros) < n {
+		m.zeros = make([]uint8, n)
 	}
-	for j, k := range keys {
-		col := dremel.Column{R: zeros}
-		for i, r := range refs {
+	m.times = m.times[:0]
+	for _, r := range m.refs {
+		m.times = append(m.times, r.blk.times[r.row])
+	}
+	root := &dremel.Field{Type: dremel.Group}
+	m.cols = m.cols[:0]
+	for j, k := range m.keys {
+		col := &m.out[j]
+		if cap(col.D) < n {
+			col.D = make([]uint8, n)
+		}
+		col.R, col.D = m.zeros[:n], col.D[:n]
+		clear(col.D)
+		col.Strs, col.Ints, col.Bools = col.Strs[:0], col.Ints[:0], col.Bools[:0]
+		has := false
+		for i, r := range m.refs {
 			in := r.blk.cols[j]
 			if in == nil || in.D[r.row] == 0 {
 				continue
 			}
-			if col.D == nil {
-				col.D = make([]uint8, len(refs))
-			}
+			has = true
 			col.D[i] = 1
 			v := r.blk.next[j]
 			switch k.typ {
@@ -196,15 +216,19 @@ func addFlatBlock(w *Writer, keys []colKey, refs []flatRef) error {
 			}
 			r.blk.next[j]++
 		}
-		if col.D == nil {
-			continue // none of the records has it
+		if !has {
+			continue
 		}
 		root.Children = append(root.Children, &dremel.Field{Name: k.name, Repetition: dremel.Optional, Type: k.typ})
-		cols = append(cols, col)
+		m.cols = append(m.cols, *col)
 	}
 	s, err := dremel.NewSchema(root)
 	if err != nil {
 		return fmt.Errorf("table: merge: %w", err)
 	}
-	return w.addColumns(s, cols, times)
+	err = w.addColumns(s, m.cols, m.times)
+	for j := range m.out {
+		clear(m.out[j].Strs) // let the input blocks go
+	}
+	return err
 }
