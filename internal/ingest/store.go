@@ -110,13 +110,13 @@ type Store struct {
 	// mu guards the fields below; it is never held across I/O.
 	mu            sync.Mutex
 	idx           *dedup.Index
-	pending       map[pendKey]*ticket // identities reserved by runs being logged
-	recs          []Record            // the memtable, in acceptance order
-	parts         map[int64][]int     // partition → indexes into recs
-	frozen        []frozen            // memtables being flushed, oldest first
-	flushes       uint64              // the number of the last frozen memtable
-	dropped       uint64              // the number of the last flushed memtable dropped from memory
-	logged        uint64              // batches logged; Flush skips when none since the last
+	inflight      map[*ticket]bool // runs being logged, with the identities they reserved
+	recs          []Record         // the memtable, in acceptance order
+	parts         map[int64][]int  // partition → indexes into recs
+	frozen        []frozen         // memtables being flushed, oldest first
+	flushes       uint64           // the number of the last frozen memtable
+	dropped       uint64           // the number of the last flushed memtable dropped from memory
+	logged        uint64           // batches logged; Flush skips when none since the last
 	loggedAtFlush uint64
 	base          uint64        // the number (Tail) of recs[0]: records added before it
 	changed       chan struct{} // closed and replaced when records are added
@@ -132,14 +132,10 @@ type chunkState struct {
 	cp   Checkpoint // guarded by Store.cmu
 }
 
-type pendKey struct {
-	part int64
-	key  dedup.Key
-}
-
-// ticket is a run being logged; done is closed once its append returned,
-// with failed set before if it failed.
+// ticket is a run being logged and the new lines it reserved; done is
+// closed once its append returned, with failed set before if it failed.
 type ticket struct {
+	fresh  []item
 	done   chan struct{}
 	failed bool
 }
@@ -166,14 +162,14 @@ func Open(o Options) (*Store, ReplayReport, error) {
 		return nil, rep, fmt.Errorf("ingest: %w", err)
 	}
 	s := &Store{
-		width:   int64(width),
-		limit:   o.MemoryBytes,
-		chunks:  map[string]map[string]*chunkState{},
-		idx:     dedup.NewIndex(o.DedupBudget),
-		pending: map[pendKey]*ticket{},
-		parts:   map[int64][]int{},
-		table:   tbl,
-		changed: make(chan struct{}),
+		width:    int64(width),
+		limit:    o.MemoryBytes,
+		chunks:   map[string]map[string]*chunkState{},
+		idx:      dedup.NewIndex(o.DedupBudget),
+		inflight: map[*ticket]bool{},
+		parts:    map[int64][]int{},
+		table:    tbl,
+		changed:  make(chan struct{}),
 	}
 	if err := s.decodeState(tbl.State()); err != nil {
 		return nil, rep, err
@@ -231,7 +227,7 @@ func (s *Store) apply(b *batch, rep *ReplayReport) {
 		rest = rest[i+1:]
 		part, t, untimed := s.partition(line, b.received)
 		k := dedup.KeyOf(b.source, line)
-		if isNew, _ := s.reserveLocked(part, k, nil); !isNew {
+		if !s.reserveLocked(part, k) {
 			rep.Dups++
 			continue
 		}
@@ -281,9 +277,8 @@ func (s *Store) partition(line []byte, received int64) (part, t int64, untimed b
 }
 
 // reserveLocked adds identity k to partition part, loading the partition
-// from the memtable if it was evicted, and reports whether it is new; if not
-// and a run still being logged holds it, that run's ticket is returned.
-func (s *Store) reserveLocked(part int64, k dedup.Key, t *ticket) (bool, *ticket) {
+// from the memtable if it was evicted, and reports whether it is new.
+func (s *Store) reserveLocked(part int64, k dedup.Key) bool {
 	isNew, err := s.idx.Add(part, k)
 	if errors.Is(err, dedup.ErrNotResident) {
 		s.loadLocked(part)
@@ -292,14 +287,7 @@ func (s *Store) reserveLocked(part int64, k dedup.Key, t *ticket) (bool, *ticket
 	if err != nil {
 		panic("ingest: internal error: partition not resident after load: " + err.Error())
 	}
-	pk := pendKey{part, k}
-	if !isNew {
-		return false, s.pending[pk]
-	}
-	if t != nil {
-		s.pending[pk] = t
-	}
-	return true, nil
+	return isNew
 }
 
 // loadLocked rebuilds partition part from the segments, the memtables and
@@ -337,9 +325,11 @@ func (s *Store) loadWithLocked(part int64, segKeys []dedup.Key) {
 				}
 			}
 		}
-		for pk := range s.pending {
-			if pk.part == part && !yield(pk.key) {
-				return
+		for tk := range s.inflight {
+			for _, it := range tk.fresh {
+				if it.part == part && !yield(it.key) {
+					return
+				}
 			}
 		}
 	})
@@ -461,7 +451,7 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 	s.mu.Lock()
 	s.memHeld -= size
 	if err != nil {
-		s.releaseLocked(fresh, tk)
+		s.releaseLocked(tk)
 		if s.err == nil {
 			s.err = fmt.Errorf("%w: log append failed: %v", ErrClosed, err)
 		}
@@ -474,11 +464,11 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		n := len(it.line)
 		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n]}, it.part)
 		mem = mem[n+1:]
-		delete(s.pending, pendKey{it.part, it.key})
 		if it.untimed {
 			s.untimed++
 		}
 	}
+	delete(s.inflight, tk)
 	close(tk.done)
 	if len(fresh) > 0 {
 		close(s.changed)
@@ -499,9 +489,11 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 // room they need, and returns them with the ticket that holds them. A line
 // that another run has reserved but not yet logged is left to that run, but
 // this run's record, whose checkpoint covers the line, may be logged only
-// after that run's: reserve waits for it and, if it failed, starts over.
-// Waiting cannot deadlock: a run reserves all its lines in one critical
-// section, so it only ever waits for runs that reserved before it.
+// after that run's. Which run reserved a line is not kept (it would cost
+// a map entry per line): a run with a line already reserved waits for
+// every run being logged, and starts over if one of them failed. Waiting
+// cannot deadlock: a run reserves all its lines in one critical section,
+// so it only ever waits for runs that reserved before it.
 func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *ticket, err error) {
 	fresh = make([]item, 0, len(items))
 	s.preload(items)
@@ -515,23 +507,25 @@ func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *
 			return nil, 0, 0, nil, s.err
 		}
 		for _, it := range items {
-			isNew, other := s.reserveLocked(it.part, it.key, tk)
-			if isNew {
+			if s.reserveLocked(it.part, it.key) {
 				fresh = append(fresh, it)
 				size += int64(len(it.line)) + recordOverhead
 				lineBytes += int64(len(it.line)) + 1
-				continue
 			}
-			if other != nil && other != tk && (len(waits) == 0 || waits[len(waits)-1] != other) {
-				waits = append(waits, other)
+		}
+		tk.fresh = fresh
+		if len(fresh) < len(items) {
+			for o := range s.inflight {
+				waits = append(waits, o)
 			}
 		}
 		if size > 0 && s.memBytes+s.memHeld+size > s.limit {
-			s.releaseLocked(fresh, tk)
+			s.releaseLocked(tk)
 			held := s.memBytes + s.memHeld
 			s.mu.Unlock()
 			return nil, 0, 0, nil, fmt.Errorf("%w: %d bytes held, %d more would pass the limit of %d", ErrFull, held, size, s.limit)
 		}
+		s.inflight[tk] = true
 		s.memHeld += size
 		s.mu.Unlock()
 
@@ -545,7 +539,7 @@ func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *
 		}
 		s.mu.Lock()
 		s.memHeld -= size
-		s.releaseLocked(fresh, tk)
+		s.releaseLocked(tk)
 		s.mu.Unlock()
 	}
 }
@@ -554,11 +548,11 @@ func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *
 // (refused for room, or its log append failed) and tells the runs waiting
 // for it. Its identities are removed one by one: the partitions stay
 // resident, so a full memtable costs no rebuild from segments.
-func (s *Store) releaseLocked(fresh []item, tk *ticket) {
+func (s *Store) releaseLocked(tk *ticket) {
 	tk.failed = true
 	close(tk.done)
-	for _, it := range fresh {
-		delete(s.pending, pendKey{it.part, it.key})
+	delete(s.inflight, tk)
+	for _, it := range tk.fresh {
 		s.idx.Remove(it.part, it.key)
 	}
 }

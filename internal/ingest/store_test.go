@@ -650,7 +650,7 @@ func TestReservationReleased(t *testing.T) {
 	}
 	s.mu.Lock()
 	s.memHeld -= size
-	s.releaseLocked(fresh, tk)
+	s.releaseLocked(tk)
 	s.mu.Unlock()
 	r := <-done
 	if r.err != nil || r.a.New != 5 {
@@ -681,7 +681,7 @@ func TestAppendFails(t *testing.T) {
 		t.Fatalf("checkpoint %d, want %d", off, n)
 	}
 	s.mu.Lock()
-	pending, held := len(s.pending), s.memHeld
+	pending, held := len(s.inflight), s.memHeld
 	s.mu.Unlock()
 	if pending != 0 || held != 0 {
 		t.Fatalf("%d reservations and %d bytes still held", pending, held)
