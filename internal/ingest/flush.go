@@ -15,7 +15,6 @@ type frozen struct {
 	id    uint64
 	base  uint64 // the number of recs[0] (see Tail)
 	recs  []Record
-	parts map[int64][]int
 	bytes int64
 }
 
@@ -115,13 +114,14 @@ func (s *Store) Flush() (Flushed, error) {
 	s.mu.Lock()
 	if len(s.recs) > 0 {
 		s.flushes++
-		f := frozen{id: s.flushes, base: s.base, recs: s.recs, parts: s.parts}
+		f := frozen{id: s.flushes, base: s.base, recs: s.recs}
 		s.base += uint64(len(s.recs))
 		for _, r := range f.recs {
 			f.bytes += int64(len(r.Line)) + recordOverhead
 		}
 		s.frozen = append(s.frozen, f)
-		s.recs, s.parts = nil, map[int64][]int{}
+		// The next memtable likely takes about as many records.
+		s.recs = make([]Record, 0, len(f.recs))
 	}
 	todo := slices.Clone(s.frozen)
 	s.mu.Unlock()

@@ -59,6 +59,7 @@ type Record struct {
 	Source string
 	TimeNS int64  // the line's time_ns, or the receive time of an untimed line
 	Line   []byte // without the newline; must not be modified
+	part   int64  // the de-duplication partition
 }
 
 // Checkpoint is what is accepted of a chunk.
@@ -112,7 +113,6 @@ type Store struct {
 	idx           *dedup.Index
 	inflight      map[*ticket]bool // runs being logged, with the identities they reserved
 	recs          []Record         // the memtable, in acceptance order
-	parts         map[int64][]int  // partition → indexes into recs
 	frozen        []frozen         // memtables being flushed, oldest first
 	flushes       uint64           // the number of the last frozen memtable
 	dropped       uint64           // the number of the last flushed memtable dropped from memory
@@ -132,12 +132,15 @@ type chunkState struct {
 	cp   Checkpoint // guarded by Store.cmu
 }
 
-// ticket is a run being logged and the new lines it reserved; done is
-// closed once its append returned, with failed set before if it failed.
+// ticket is a run being logged; done is closed once its append returned,
+// with failed set before if it failed.
 type ticket struct {
-	fresh  []item
-	done   chan struct{}
-	failed bool
+	items     []item // the run's lines, those it reserved marked fresh
+	fresh     int    // how many it reserved
+	size      int64  // the memtable room they are charged
+	lineBytes int64  // their bytes in the log record, newlines included
+	done      chan struct{}
+	failed    bool
 }
 
 // Open replays the write-ahead log in o.Dir, then opens it for appending.
@@ -167,7 +170,6 @@ func Open(o Options) (*Store, ReplayReport, error) {
 		chunks:   map[string]map[string]*chunkState{},
 		idx:      dedup.NewIndex(o.DedupBudget),
 		inflight: map[*ticket]bool{},
-		parts:    map[int64][]int{},
 		table:    tbl,
 		changed:  make(chan struct{}),
 	}
@@ -234,7 +236,7 @@ func (s *Store) apply(b *batch, rep *ReplayReport) {
 		if untimed {
 			s.untimed++
 		}
-		s.addLocked(Record{Source: b.source, TimeNS: t, Line: line}, part)
+		s.addLocked(Record{Source: b.source, TimeNS: t, Line: line, part: part})
 		rep.Lines++
 	}
 	s.mu.Unlock()
@@ -313,21 +315,20 @@ func (s *Store) loadWithLocked(part int64, segKeys []dedup.Key) {
 				return
 			}
 		}
-		for _, i := range s.parts[part] {
-			if !yield(dedup.KeyOf(s.recs[i].Source, s.recs[i].Line)) {
-				return
-			}
-		}
+		mems := [][]Record{s.recs}
 		for _, f := range s.frozen {
-			for _, i := range f.parts[part] {
-				if !yield(dedup.KeyOf(f.recs[i].Source, f.recs[i].Line)) {
+			mems = append(mems, f.recs)
+		}
+		for _, recs := range mems {
+			for i := range recs {
+				if r := &recs[i]; r.part == part && !yield(dedup.KeyOf(r.Source, r.Line)) {
 					return
 				}
 			}
 		}
 		for tk := range s.inflight {
-			for _, it := range tk.fresh {
-				if it.part == part && !yield(it.key) {
+			for _, it := range tk.items {
+				if it.fresh && it.part == part && !yield(it.key) {
 					return
 				}
 			}
@@ -335,8 +336,7 @@ func (s *Store) loadWithLocked(part int64, segKeys []dedup.Key) {
 	})
 }
 
-func (s *Store) addLocked(r Record, part int64) {
-	s.parts[part] = append(s.parts[part], len(s.recs))
+func (s *Store) addLocked(r Record) {
 	s.recs = append(s.recs, r)
 	s.memBytes += int64(len(r.Line)) + recordOverhead
 }
@@ -411,6 +411,7 @@ type item struct {
 	t       int64
 	key     dedup.Key
 	untimed bool
+	fresh   bool // new: reserved by its run
 }
 
 // commit logs the new lines of run with checkpoint next as one record and,
@@ -430,26 +431,28 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		items = append(items, item{line: line, part: part, t: t, key: dedup.KeyOf(source, line), untimed: u})
 	}
 
-	fresh, size, lineBytes, tk, err := s.reserve(items)
+	tk, err := s.reserve(items)
 	if err != nil {
 		return err
 	}
 
 	// The record's lines stay on as the memtable's copy (the log does not
 	// keep the payload), so a run costs one allocation whatever its length.
-	b := batch{source: source, chunk: chunk, end: next.Offset, received: received, complete: next.Complete, count: len(fresh)}
-	payload := make([]byte, 0, maxHeaderBytes+lineBytes)
-	payload = appendHeader(payload, &b, int(lineBytes))
-	for _, it := range fresh {
-		payload = append(payload, it.line...)
-		payload = append(payload, '\n')
+	b := batch{source: source, chunk: chunk, end: next.Offset, received: received, complete: next.Complete, count: tk.fresh}
+	payload := make([]byte, 0, maxHeaderBytes+tk.lineBytes)
+	payload = appendHeader(payload, &b, int(tk.lineBytes))
+	for _, it := range items {
+		if it.fresh {
+			payload = append(payload, it.line...)
+			payload = append(payload, '\n')
+		}
 	}
 	s.cut.RLock()
 	defer s.cut.RUnlock()
 	_, err = s.log.Append(payload)
 
 	s.mu.Lock()
-	s.memHeld -= size
+	s.memHeld -= tk.size
 	if err != nil {
 		s.releaseLocked(tk)
 		if s.err == nil {
@@ -459,10 +462,13 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		return fmt.Errorf("ingest: chunk %s of %s: %w", chunk, source, err)
 	}
 	s.logged++
-	mem := payload[len(payload)-int(lineBytes):]
-	for _, it := range fresh {
+	mem := payload[len(payload)-int(tk.lineBytes):]
+	for _, it := range items {
+		if !it.fresh {
+			continue
+		}
 		n := len(it.line)
-		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n]}, it.part)
+		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n], part: it.part})
 		mem = mem[n+1:]
 		if it.untimed {
 			s.untimed++
@@ -470,7 +476,7 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 	}
 	delete(s.inflight, tk)
 	close(tk.done)
-	if len(fresh) > 0 {
+	if tk.fresh > 0 {
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
@@ -479,54 +485,54 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 	s.cmu.Lock()
 	c.cp = next
 	s.cmu.Unlock()
-	a.New += len(fresh)
-	a.Dup += len(items) - len(fresh)
+	a.New += tk.fresh
+	a.Dup += len(items) - tk.fresh
 	a.Untimed += untimed
 	return nil
 }
 
-// reserve reserves the identities of items that are new and the memtable
-// room they need, and returns them with the ticket that holds them. A line
-// that another run has reserved but not yet logged is left to that run, but
-// this run's record, whose checkpoint covers the line, may be logged only
-// after that run's. Which run reserved a line is not kept (it would cost
-// a map entry per line): a run with a line already reserved waits for
-// every run being logged, and starts over if one of them failed. Waiting
-// cannot deadlock: a run reserves all its lines in one critical section,
-// so it only ever waits for runs that reserved before it.
-func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *ticket, err error) {
-	fresh = make([]item, 0, len(items))
+// reserve reserves the identities of items that are new, marking them
+// fresh, and the memtable room they need, and returns the ticket that
+// holds them. A line that another run has reserved but not yet logged is
+// left to that run, but this run's record, whose checkpoint covers the
+// line, may be logged only after that run's. Which run reserved a line is
+// not kept (it would cost a map entry per line): a run with a line already
+// reserved waits for every run being logged, and starts over if one of
+// them failed. Waiting cannot deadlock: a run reserves all its lines in
+// one critical section, so it only ever waits for runs that reserved
+// before it.
+func (s *Store) reserve(items []item) (*ticket, error) {
 	s.preload(items)
 	for {
-		tk = &ticket{done: make(chan struct{})}
+		tk := &ticket{items: items, done: make(chan struct{})}
 		var waits []*ticket
-		fresh, size, lineBytes = fresh[:0], 0, 0
 		s.mu.Lock()
 		if s.err != nil {
 			s.mu.Unlock()
-			return nil, 0, 0, nil, s.err
+			return nil, s.err
 		}
-		for _, it := range items {
-			if s.reserveLocked(it.part, it.key) {
-				fresh = append(fresh, it)
-				size += int64(len(it.line)) + recordOverhead
-				lineBytes += int64(len(it.line)) + 1
+		for i := range items {
+			it := &items[i]
+			it.fresh = s.reserveLocked(it.part, it.key)
+			if it.fresh {
+				tk.fresh++
+				tk.size += int64(len(it.line)) + recordOverhead
+				tk.lineBytes += int64(len(it.line)) + 1
 			}
 		}
-		tk.fresh = fresh
-		if len(fresh) < len(items) {
+		if tk.fresh < len(items) {
 			for o := range s.inflight {
 				waits = append(waits, o)
 			}
 		}
-		if size > 0 && s.memBytes+s.memHeld+size > s.limit {
+		if tk.size > 0 && s.memBytes+s.memHeld+tk.size > s.limit {
 			s.releaseLocked(tk)
 			held := s.memBytes + s.memHeld
 			s.mu.Unlock()
-			return nil, 0, 0, nil, fmt.Errorf("%w: %d bytes held, %d more would pass the limit of %d", ErrFull, held, size, s.limit)
+			return nil, fmt.Errorf("%w: %d bytes held, %d more would pass the limit of %d", ErrFull, held, tk.size, s.limit)
 		}
 		s.inflight[tk] = true
-		s.memHeld += size
+		s.memHeld += tk.size
 		s.mu.Unlock()
 
 		failed := false
@@ -535,10 +541,10 @@ func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *
 			failed = failed || w.failed
 		}
 		if !failed {
-			return fresh, size, lineBytes, tk, nil
+			return tk, nil
 		}
 		s.mu.Lock()
-		s.memHeld -= size
+		s.memHeld -= tk.size
 		s.releaseLocked(tk)
 		s.mu.Unlock()
 	}
@@ -552,8 +558,10 @@ func (s *Store) releaseLocked(tk *ticket) {
 	tk.failed = true
 	close(tk.done)
 	delete(s.inflight, tk)
-	for _, it := range tk.fresh {
-		s.idx.Remove(it.part, it.key)
+	for _, it := range tk.items {
+		if it.fresh {
+			s.idx.Remove(it.part, it.key)
+		}
 	}
 }
 

@@ -629,9 +629,9 @@ func TestReservationReleased(t *testing.T) {
 	defer s.Close()
 	l := []byte(ev(3))
 	part, ts, _ := s.partition(l[:len(l)-1], 0)
-	fresh, size, _, tk, err := s.reserve([]item{{line: l[:len(l)-1], part: part, t: ts, key: keyOf("s", l)}})
-	if err != nil || len(fresh) != 1 {
-		t.Fatalf("reserve: %v %d", err, len(fresh))
+	tk, err := s.reserve([]item{{line: l[:len(l)-1], part: part, t: ts, key: keyOf("s", l)}})
+	if err != nil || tk.fresh != 1 {
+		t.Fatalf("reserve: %v %+v", err, tk)
 	}
 	type result struct {
 		a   Accepted
@@ -649,7 +649,7 @@ func TestReservationReleased(t *testing.T) {
 	default:
 	}
 	s.mu.Lock()
-	s.memHeld -= size
+	s.memHeld -= tk.size
 	s.releaseLocked(tk)
 	s.mu.Unlock()
 	r := <-done
