@@ -194,7 +194,11 @@ func (s *Store) writeSegments(recs []Record) ([]*table.Segment, error) {
 		w.EncodeFast() // merges rewrite it
 		for ; i < len(order) && s.table.Partition(recs[order[i]].TimeNS) == part; i++ {
 			r := &recs[order[i]]
-			if err := w.Add(r.Source, r.Line, r.TimeNS); err != nil {
+			add := w.Add
+			if r.event {
+				add = w.AddEvent // scanned when accepted
+			}
+			if err := add(r.Source, r.Line, r.TimeNS); err != nil {
 				w.Abort()
 				abort()
 				return nil, fmt.Errorf("ingest: flush: %w", err)

@@ -60,6 +60,7 @@ type Record struct {
 	TimeNS int64  // the line's time_ns, or the receive time of an untimed line
 	Line   []byte // without the newline; must not be modified
 	part   int64  // the de-duplication partition
+	event  bool   // segments keep it as the event it is (table.Writer.AddEvent)
 }
 
 // Checkpoint is what is accepted of a chunk.
@@ -227,7 +228,7 @@ func (s *Store) apply(b *batch, rep *ReplayReport) {
 		i := bytes.IndexByte(rest, '\n')
 		line := rest[:i:i]
 		rest = rest[i+1:]
-		part, t, untimed := s.partition(line, b.received)
+		part, t, untimed, event := s.partition(line, b.received)
 		k := dedup.KeyOf(b.source, line)
 		if !s.reserveLocked(part, k) {
 			rep.Dups++
@@ -236,7 +237,7 @@ func (s *Store) apply(b *batch, rep *ReplayReport) {
 		if untimed {
 			s.untimed++
 		}
-		s.addLocked(Record{Source: b.source, TimeNS: t, Line: line, part: part})
+		s.addLocked(Record{Source: b.source, TimeNS: t, Line: line, part: part, event: event})
 		rep.Lines++
 	}
 	s.mu.Unlock()
@@ -269,13 +270,14 @@ func (s *Store) chunk(source, chunk string) *chunkState {
 	return c
 }
 
-// partition returns the de-duplication partition and time of line.
-func (s *Store) partition(line []byte, received int64) (part, t int64, untimed bool) {
+// partition returns the de-duplication partition and time of line, and
+// whether segments keep it as an event (table.Writer.AddEvent).
+func (s *Store) partition(line []byte, received int64) (part, t int64, untimed, event bool) {
 	r := jsonscan.Scan(line)
 	if r.Object && r.HasTime && r.TimeKey == "time_ns" {
-		return r.TimeNS / s.width, r.TimeNS, false
+		return r.TimeNS / s.width, r.TimeNS, false, r.UTF8
 	}
-	return Untimed, received, true
+	return Untimed, received, true, false
 }
 
 // reserveLocked adds identity k to partition part, loading the partition
@@ -411,6 +413,7 @@ type item struct {
 	t       int64
 	key     dedup.Key
 	untimed bool
+	event   bool
 	fresh   bool // new: reserved by its run
 }
 
@@ -424,11 +427,11 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		i := bytes.IndexByte(rest, '\n')
 		line := rest[:i]
 		rest = rest[i+1:]
-		part, t, u := s.partition(line, received)
+		part, t, u, event := s.partition(line, received)
 		if u {
 			untimed++
 		}
-		items = append(items, item{line: line, part: part, t: t, key: dedup.KeyOf(source, line), untimed: u})
+		items = append(items, item{line: line, part: part, t: t, key: dedup.KeyOf(source, line), untimed: u, event: event})
 	}
 
 	tk, err := s.reserve(items)
@@ -468,7 +471,7 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 			continue
 		}
 		n := len(it.line)
-		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n], part: it.part})
+		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n], part: it.part, event: it.event})
 		mem = mem[n+1:]
 		if it.untimed {
 			s.untimed++

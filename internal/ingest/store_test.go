@@ -385,7 +385,7 @@ func TestFull(t *testing.T) {
 	// resident, with the refused lines gone (no rebuild needed).
 	s.mu.Lock()
 	for _, line := range bytes.Split(bytes.TrimSuffix(second, []byte("\n")), []byte("\n")) {
-		part, _, _ := s.partition(line, 0)
+		part, _, _, _ := s.partition(line, 0)
 		if !s.idx.Resident(part) {
 			s.mu.Unlock()
 			t.Fatalf("partition %d dropped by the refusal", part)
@@ -628,7 +628,7 @@ func TestReservationReleased(t *testing.T) {
 	s, _ := open(t, Options{Dir: t.TempDir()})
 	defer s.Close()
 	l := []byte(ev(3))
-	part, ts, _ := s.partition(l[:len(l)-1], 0)
+	part, ts, _, _ := s.partition(l[:len(l)-1], 0)
 	tk, err := s.reserve([]item{{line: l[:len(l)-1], part: part, t: ts, key: keyOf("s", l)}})
 	if err != nil || tk.fresh != 1 {
 		t.Fatalf("reserve: %v %+v", err, tk)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"stele/internal/jsonscan"
 	"stele/internal/segment"
 )
 
@@ -85,6 +86,62 @@ func TestAddWrapsWhatBreaksTheContract(t *testing.T) {
 	}
 	if s.Records != 5 || s.MinTime != 5 || s.MaxTime != 8 {
 		t.Fatalf("info %+v", s.Info)
+	}
+}
+
+// TestAddEventAsAdd checks that AddEvent stores what Add does for each
+// line that jsonscan finds to be an event, as the store calls it.
+func TestAddEventAsAdd(t *testing.T) {
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := `{"time_ns":4,"a":` + strings.Repeat(`[`, 300) + strings.Repeat(`]`, 300) + `}`
+	lines := []string{
+		`{"time_ns":1,"msg":"ok"}`,
+		` {"time_ns":2, "n":1.5e3 , "o":{"p":[1,2]}} ` + "\r",
+		`{"time_ns":3,"_source":"spoofed"}`,
+		deep,
+		`{"_source":"x","time_ns":5}`,
+	}
+	var segs [2]*Segment
+	for i, event := range []bool{false, true} {
+		w, err := tb.NewWriter(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, l := range lines {
+			r := jsonscan.Scan([]byte(l))
+			if !r.Object || !r.HasTime || r.TimeKey != "time_ns" || !r.UTF8 {
+				t.Fatalf("%s: not an event", l)
+			}
+			add := w.Add
+			if event {
+				add = w.AddEvent
+			}
+			if err := add("s1", []byte(l), int64(j+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if segs[i], err = w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got [2][]string
+	for i, s := range segs {
+		err := s.Scan(0, 1<<62, func(line []byte, _ int64) error {
+			got[i] = append(got[i], string(line))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(got[0], got[1]) {
+		t.Fatalf("AddEvent stored\n%s\nAdd stored\n%s", strings.Join(got[1], "\n"), strings.Join(got[0], "\n"))
+	}
+	if segs[0].Info.Records != segs[1].Info.Records || segs[0].MinTime != segs[1].MinTime || segs[0].MaxTime != segs[1].MaxTime {
+		t.Fatalf("info %+v, want %+v", segs[1].Info, segs[0].Info)
 	}
 }
 
