@@ -120,7 +120,10 @@ func (s *Store) Flush() (Flushed, error) {
 			f.bytes += int64(len(r.Line)) + recordOverhead
 		}
 		s.frozen = append(s.frozen, f)
-		s.recs = nil
+		// The next memtable likely takes about as many records: room for
+		// them at once costs what recordOverhead charges, where growing
+		// by doubling would copy them and leave as much again as garbage.
+		s.recs = make([]Record, 0, len(f.recs))
 	}
 	todo := slices.Clone(s.frozen)
 	s.mu.Unlock()
