@@ -120,10 +120,10 @@ func (s *Store) Flush() (Flushed, error) {
 			f.bytes += int64(len(r.Line)) + recordOverhead
 		}
 		s.frozen = append(s.frozen, f)
-		// The next memtable likely takes about as many records: room for
-		// them at once costs what recordOverhead charges, where growing
-		// by doubling would copy them and leave as much again as garbage.
-		s.recs = make([]Record, 0, len(f.recs))
+		// The next memtable grows as it fills: room for as many records
+		// as this one, taken now, would add to the memory the flush
+		// needs while it writes this one.
+		s.recs = nil
 	}
 	todo := slices.Clone(s.frozen)
 	s.mu.Unlock()
