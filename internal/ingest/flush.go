@@ -13,8 +13,8 @@ import (
 // readable, until the manifest naming its segments is written.
 type frozen struct {
 	id    uint64
-	base  uint64 // the number of recs[0] (see Tail)
-	recs  []Record
+	base  uint64 // the number of mem's first record (see Tail)
+	mem   memtable
 	bytes int64
 }
 
@@ -98,7 +98,7 @@ func (s *Store) Flush() (Flushed, error) {
 
 	s.cut.Lock()
 	s.mu.Lock()
-	idle := s.logged == s.loggedAtFlush && len(s.frozen) == 0 && len(s.recs) == 0
+	idle := s.logged == s.loggedAtFlush && len(s.frozen) == 0 && s.mem.n == 0
 	s.loggedAtFlush = s.logged
 	s.mu.Unlock()
 	if idle {
@@ -112,25 +112,21 @@ func (s *Store) Flush() (Flushed, error) {
 	}
 	state := s.encodeState()
 	s.mu.Lock()
-	if len(s.recs) > 0 {
+	if s.mem.n > 0 {
 		s.flushes++
-		f := frozen{id: s.flushes, base: s.base, recs: s.recs}
-		s.base += uint64(len(s.recs))
-		for _, r := range f.recs {
+		f := frozen{id: s.flushes, base: s.base, mem: s.mem}
+		s.base += uint64(s.mem.n)
+		for r := range f.mem.all() {
 			f.bytes += int64(len(r.Line)) + recordOverhead
 		}
 		s.frozen = append(s.frozen, f)
-		// The next memtable grows as it fills: room for as many records
-		// as this one, taken now, would add to the memory the flush
-		// needs while it writes this one.
-		s.recs = nil
+		s.mem = memtable{}
 	}
 	todo := slices.Clone(s.frozen)
 	s.mu.Unlock()
 	s.cut.Unlock()
 
-	recs := records(todo)
-	segs, err := s.writeSegments(recs)
+	segs, n, err := s.writeSegments(todo)
 	if err != nil {
 		return out, err
 	}
@@ -151,36 +147,27 @@ func (s *Store) Flush() (Flushed, error) {
 	if err := s.log.Remove(seq); err != nil {
 		return out, fmt.Errorf("ingest: flush: %w", err)
 	}
-	out.Records = len(recs)
+	out.Records = n
 	for _, sg := range segs {
 		out.Segments = append(out.Segments, sg.Info)
 	}
 	return out, nil
 }
 
-// records returns the records of memtables fs in order: with one, the
-// usual case, its own slice, so that a flush copies no records.
-func records(fs []frozen) []Record {
-	if len(fs) == 1 {
-		return fs[0].recs
-	}
-	var recs []Record
+// writeSegments writes the records of memtables fs, sorted by time, into
+// one new segment per segment partition, and returns how many it wrote.
+func (s *Store) writeSegments(fs []frozen) ([]*table.Segment, int, error) {
+	// Sorting pointers rather than a copy of the records keeps the flush's
+	// own memory at 8 bytes a record.
+	n := 0
 	for _, f := range fs {
-		recs = append(recs, f.recs...)
+		n += f.mem.n
 	}
-	return recs
-}
-
-// writeSegments writes recs, sorted by time, into one new segment per
-// segment partition.
-func (s *Store) writeSegments(recs []Record) ([]*table.Segment, error) {
-	// Sorting indexes rather than a copy of the records keeps the flush's
-	// own memory at 4 bytes a record.
-	order := make([]int32, len(recs))
-	for i := range order {
-		order[i] = int32(i)
+	order := make([]*Record, 0, n)
+	for _, f := range fs {
+		order = slices.AppendSeq(order, f.mem.all())
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(recs[a].TimeNS, recs[b].TimeNS) })
+	slices.SortStableFunc(order, func(a, b *Record) int { return cmp.Compare(a.TimeNS, b.TimeNS) })
 	var segs []*table.Segment
 	abort := func() {
 		for _, sg := range segs {
@@ -188,15 +175,15 @@ func (s *Store) writeSegments(recs []Record) ([]*table.Segment, error) {
 		}
 	}
 	for i := 0; i < len(order); {
-		part := s.table.Partition(recs[order[i]].TimeNS)
+		part := s.table.Partition(order[i].TimeNS)
 		w, err := s.table.NewWriter(part)
 		if err != nil {
 			abort()
-			return nil, fmt.Errorf("ingest: flush: %w", err)
+			return nil, 0, fmt.Errorf("ingest: flush: %w", err)
 		}
 		w.EncodeFast() // merges rewrite it
-		for ; i < len(order) && s.table.Partition(recs[order[i]].TimeNS) == part; i++ {
-			r := &recs[order[i]]
+		for ; i < len(order) && s.table.Partition(order[i].TimeNS) == part; i++ {
+			r := order[i]
 			add := w.Add
 			if r.event {
 				add = w.AddEvent // scanned when accepted
@@ -204,19 +191,19 @@ func (s *Store) writeSegments(recs []Record) ([]*table.Segment, error) {
 			if err := add(r.Source, r.Line, r.TimeNS); err != nil {
 				w.Abort()
 				abort()
-				return nil, fmt.Errorf("ingest: flush: %w", err)
+				return nil, 0, fmt.Errorf("ingest: flush: %w", err)
 			}
 		}
 		sg, err := w.Close()
 		if err != nil {
 			abort()
-			return nil, fmt.Errorf("ingest: flush: %w", err)
+			return nil, 0, fmt.Errorf("ingest: flush: %w", err)
 		}
 		if sg != nil {
 			segs = append(segs, sg)
 		}
 	}
-	return segs, nil
+	return segs, len(order), nil
 }
 
 // View is a consistent view of every stored record: segments and memory.
@@ -238,10 +225,14 @@ func (s *Store) View() *View {
 	var mem []Record
 	for _, f := range s.frozen {
 		if f.id > snap.Flushed {
-			mem = append(mem, f.recs...)
+			for r := range f.mem.all() {
+				mem = append(mem, *r)
+			}
 		}
 	}
-	mem = append(mem, s.recs...)
+	for r := range s.mem.all() {
+		mem = append(mem, *r)
+	}
 	return &View{Mem: mem, Snap: snap}
 }
 
@@ -255,22 +246,22 @@ func (s *Store) Table() *table.Table { return s.table }
 // many were skipped so.
 func (s *Store) Tail(from uint64, fn func(r Record)) (next, gone uint64) {
 	s.mu.Lock()
-	var parts [][]Record
+	var parts []memtable
 	var bases []uint64
 	for _, f := range s.frozen {
-		parts, bases = append(parts, f.recs), append(bases, f.base)
+		parts, bases = append(parts, f.mem), append(bases, f.base)
 	}
-	parts, bases = append(parts, s.recs), append(bases, s.base)
+	parts, bases = append(parts, s.mem.snapshot()), append(bases, s.base)
 	s.mu.Unlock()
 	next = from
-	for i, recs := range parts {
+	for i, m := range parts {
 		base := bases[i]
 		if next < base {
 			gone += base - next
 			next = base
 		}
-		for ; next < base+uint64(len(recs)); next++ {
-			fn(recs[next-base])
+		for ; next < base+uint64(m.n); next++ {
+			fn(*m.at(int(next - base)))
 		}
 	}
 	return next, gone
@@ -287,5 +278,5 @@ func (s *Store) Changed() <-chan struct{} {
 func (s *Store) Next() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.base + uint64(len(s.recs))
+	return s.base + uint64(s.mem.n)
 }

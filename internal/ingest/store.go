@@ -113,15 +113,15 @@ type Store struct {
 	mu            sync.Mutex
 	idx           *dedup.Index
 	inflight      map[*ticket]bool // runs being logged, with the identities they reserved
-	recs          []Record         // the memtable, in acceptance order
+	mem           memtable         // the memtable being filled
 	frozen        []frozen         // memtables being flushed, oldest first
 	flushes       uint64           // the number of the last frozen memtable
 	dropped       uint64           // the number of the last flushed memtable dropped from memory
 	logged        uint64           // batches logged; Flush skips when none since the last
 	loggedAtFlush uint64
-	base          uint64        // the number (Tail) of recs[0]: records added before it
+	base          uint64        // the number (Tail) of mem's first record: records added before it
 	changed       chan struct{} // closed and replaced when records are added
-	memBytes      int64         // charged for recs and frozen
+	memBytes      int64         // charged for mem and frozen
 	memHeld       int64         // charged for runs being logged
 	untimed       int64
 	segErr        error // the last failure to read segments for de-duplication
@@ -317,13 +317,13 @@ func (s *Store) loadWithLocked(part int64, segKeys []dedup.Key) {
 				return
 			}
 		}
-		mems := [][]Record{s.recs}
-		for _, f := range s.frozen {
-			mems = append(mems, f.recs)
+		mems := []*memtable{&s.mem}
+		for i := range s.frozen {
+			mems = append(mems, &s.frozen[i].mem)
 		}
-		for _, recs := range mems {
-			for i := range recs {
-				if r := &recs[i]; r.part == part && !yield(dedup.KeyOf(r.Source, r.Line)) {
+		for _, m := range mems {
+			for r := range m.all() {
+				if r.part == part && !yield(dedup.KeyOf(r.Source, r.Line)) {
 					return
 				}
 			}
@@ -339,7 +339,7 @@ func (s *Store) loadWithLocked(part int64, segKeys []dedup.Key) {
 }
 
 func (s *Store) addLocked(r Record) {
-	s.recs = append(s.recs, r)
+	s.mem.add(r)
 	s.memBytes += int64(len(r.Line)) + recordOverhead
 }
 
@@ -593,10 +593,10 @@ func (s *Store) Chunks(source string) map[string]Checkpoint {
 // fn returns false. Records accepted during the scan may be left out.
 func (s *Store) Scan(fn func(r Record) bool) {
 	s.mu.Lock()
-	recs := s.recs // append-only: the prefix never changes
+	m := s.mem.snapshot()
 	s.mu.Unlock()
-	for _, r := range recs {
-		if !fn(r) {
+	for r := range m.all() {
+		if !fn(*r) {
 			return
 		}
 	}
@@ -621,9 +621,9 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Records: len(s.recs), MemBytes: s.memBytes, Untimed: s.untimed, Rebuilds: s.rebuilds.Load()}
+	st := Stats{Records: s.mem.n, MemBytes: s.memBytes, Untimed: s.untimed, Rebuilds: s.rebuilds.Load()}
 	for _, f := range s.frozen {
-		st.Frozen += len(f.recs)
+		st.Frozen += f.mem.n
 	}
 	if s.segErr != nil {
 		st.SegmentError = s.segErr.Error()
