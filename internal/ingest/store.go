@@ -59,8 +59,10 @@ type Record struct {
 	Source string
 	TimeNS int64  // the line's time_ns, or the receive time of an untimed line
 	Line   []byte // without the newline; must not be modified
-	part   int64  // the de-duplication partition
-	event  bool   // segments keep it as the event it is (table.Writer.AddEvent)
+	// untimed: the line has no usable time_ns (its partition is
+	// Untimed); event: segments keep it as the event it is
+	// (table.Writer.AddEvent).
+	untimed, event bool
 }
 
 // Checkpoint is what is accepted of a chunk.
@@ -237,7 +239,7 @@ func (s *Store) apply(b *batch, rep *ReplayReport) {
 		if untimed {
 			s.untimed++
 		}
-		s.addLocked(Record{Source: b.source, TimeNS: t, Line: line, part: part, event: event})
+		s.addLocked(Record{Source: b.source, TimeNS: t, Line: line, untimed: untimed, event: event})
 		rep.Lines++
 	}
 	s.mu.Unlock()
@@ -278,6 +280,14 @@ func (s *Store) partition(line []byte, received int64) (part, t int64, untimed, 
 		return r.TimeNS / s.width, r.TimeNS, false, r.UTF8
 	}
 	return Untimed, received, true, false
+}
+
+// partOf returns the de-duplication partition of r, as partition did.
+func (s *Store) partOf(r *Record) int64 {
+	if r.untimed {
+		return Untimed
+	}
+	return r.TimeNS / s.width
 }
 
 // reserveLocked adds identity k to partition part, loading the partition
@@ -323,7 +333,7 @@ func (s *Store) loadWithLocked(part int64, segKeys []dedup.Key) {
 		}
 		for _, m := range mems {
 			for r := range m.all() {
-				if r.part == part && !yield(dedup.KeyOf(r.Source, r.Line)) {
+				if s.partOf(r) == part && !yield(dedup.KeyOf(r.Source, r.Line)) {
 					return
 				}
 			}
@@ -471,7 +481,7 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 			continue
 		}
 		n := len(it.line)
-		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n], part: it.part, event: it.event})
+		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n], untimed: it.untimed, event: it.event})
 		mem = mem[n+1:]
 		if it.untimed {
 			s.untimed++
