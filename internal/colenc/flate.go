@@ -126,31 +126,49 @@ const decideSample = 4 << 10
 // appendFlate appends uvarint(len(p)) and the raw DEFLATE stream of p.
 func appendFlate(dst, p []byte, mode flateMode) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(p)))
-	d := deflaters[mode].Get().(*deflater)
+	var d *deflater
+	select {
+	case d = <-deflaters[mode]:
+	default:
+		d = newDeflater(flateLevels[mode])
+	}
 	d.out.b = dst
 	d.zw.Reset(&d.out)
 	d.zw.Write(p) // writes to a sliceWriter cannot fail
 	d.zw.Close()
 	dst = d.out.b
 	d.out.b = nil
-	deflaters[mode].Put(d)
+	select {
+	case deflaters[mode] <- d:
+	default: // enough are idle
+	}
 	return dst
 }
 
 // deflater is a flate.Writer with the slice it appends to. A new
-// flate.Writer allocates about a megabyte; the pool lets the many small
-// streams of a segment share a few.
+// flate.Writer allocates up to a megabyte; the idle ones kept let the
+// many small streams of segments share a few.
 type deflater struct {
 	zw  *flate.Writer
 	out sliceWriter
 }
 
-// deflaters holds idle deflaters, by flateMode.
-var deflaters = [...]sync.Pool{
-	lz:          {New: func() any { return newDeflater(flateLevel) }},
-	huffmanOnly: {New: func() any { return newDeflater(flate.HuffmanOnly) }},
-	lzFast:      {New: func() any { return newDeflater(flate.BestSpeed) }},
+// deflaters holds a few idle deflaters per flateMode. Unlike a
+// sync.Pool's, they outlive garbage collections, which come several
+// times a second while the store ingests: a pool would be empty at
+// nearly every stream.
+var deflaters = [...]chan *deflater{
+	lz:          make(chan *deflater, idleDeflaters),
+	huffmanOnly: make(chan *deflater, idleDeflaters),
+	lzFast:      make(chan *deflater, idleDeflaters),
 }
+
+// idleDeflaters is how many deflaters of each mode are kept: the store
+// encodes from two goroutines at most (a flush and a merge).
+const idleDeflaters = 2
+
+// flateLevels is the compress/flate level of each flateMode.
+var flateLevels = [...]int{lz: flateLevel, huffmanOnly: flate.HuffmanOnly, lzFast: flate.BestSpeed}
 
 func newDeflater(level int) *deflater {
 	d := new(deflater)

@@ -33,7 +33,8 @@
 // concurrent run that meets a reserved identity skips the line but logs its
 // own record, whose checkpoint covers that line, only once the run that
 // reserved it is durable (so the log never holds a checkpoint past a line it
-// lacks); if that run failed, it reserves again. A failed append releases its
+// lacks): it waits for every run being logged, and if one of them failed,
+// it reserves again. A failed append releases its
 // reservations and stops the store (the log refuses everything after a
 // failed write).
 //

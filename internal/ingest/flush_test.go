@@ -132,9 +132,10 @@ func TestLeftoverSegment(t *testing.T) {
 	if _, err := s.Accept("s1", "1", 0, int64(len(data)), data, false); err != nil {
 		t.Fatal(err)
 	}
-	v := s.View()
-	segs, err := s.writeSegments(v.Mem)
-	v.Release()
+	s.mu.Lock()
+	mem := frozen{mem: s.mem.snapshot()}
+	s.mu.Unlock()
+	segs, _, err := s.writeSegments([]frozen{mem})
 	if err != nil || len(segs) == 0 {
 		t.Fatal(segs, err)
 	}

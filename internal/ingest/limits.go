@@ -27,6 +27,6 @@ const (
 	maxBatchLines = maxRecordBytes - maxHeaderBytes
 
 	// recordOverhead is what the memtable is charged per record besides its
-	// line: the Record header and the partition index entry.
+	// line: the Record header and the slice holding it.
 	recordOverhead = 64
 )

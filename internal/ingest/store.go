@@ -59,6 +59,10 @@ type Record struct {
 	Source string
 	TimeNS int64  // the line's time_ns, or the receive time of an untimed line
 	Line   []byte // without the newline; must not be modified
+	// untimed: the line has no usable time_ns (its partition is
+	// Untimed); event: segments keep it as the event it is
+	// (table.Writer.AddEvent).
+	untimed, event bool
 }
 
 // Checkpoint is what is accepted of a chunk.
@@ -110,17 +114,16 @@ type Store struct {
 	// mu guards the fields below; it is never held across I/O.
 	mu            sync.Mutex
 	idx           *dedup.Index
-	pending       map[pendKey]*ticket // identities reserved by runs being logged
-	recs          []Record            // the memtable, in acceptance order
-	parts         map[int64][]int     // partition → indexes into recs
-	frozen        []frozen            // memtables being flushed, oldest first
-	flushes       uint64              // the number of the last frozen memtable
-	dropped       uint64              // the number of the last flushed memtable dropped from memory
-	logged        uint64              // batches logged; Flush skips when none since the last
+	inflight      map[*ticket]bool // runs being logged, with the identities they reserved
+	mem           memtable         // the memtable being filled
+	frozen        []frozen         // memtables being flushed, oldest first
+	flushes       uint64           // the number of the last frozen memtable
+	dropped       uint64           // the number of the last flushed memtable dropped from memory
+	logged        uint64           // batches logged; Flush skips when none since the last
 	loggedAtFlush uint64
-	base          uint64        // the number (Tail) of recs[0]: records added before it
+	base          uint64        // the number (Tail) of mem's first record: records added before it
 	changed       chan struct{} // closed and replaced when records are added
-	memBytes      int64         // charged for recs and frozen
+	memBytes      int64         // charged for mem and frozen
 	memHeld       int64         // charged for runs being logged
 	untimed       int64
 	segErr        error // the last failure to read segments for de-duplication
@@ -132,16 +135,15 @@ type chunkState struct {
 	cp   Checkpoint // guarded by Store.cmu
 }
 
-type pendKey struct {
-	part int64
-	key  dedup.Key
-}
-
 // ticket is a run being logged; done is closed once its append returned,
 // with failed set before if it failed.
 type ticket struct {
-	done   chan struct{}
-	failed bool
+	items     []item // the run's lines, those it reserved marked fresh
+	fresh     int    // how many it reserved
+	size      int64  // the memtable room they are charged
+	lineBytes int64  // their bytes in the log record, newlines included
+	done      chan struct{}
+	failed    bool
 }
 
 // Open replays the write-ahead log in o.Dir, then opens it for appending.
@@ -166,14 +168,13 @@ func Open(o Options) (*Store, ReplayReport, error) {
 		return nil, rep, fmt.Errorf("ingest: %w", err)
 	}
 	s := &Store{
-		width:   int64(width),
-		limit:   o.MemoryBytes,
-		chunks:  map[string]map[string]*chunkState{},
-		idx:     dedup.NewIndex(o.DedupBudget),
-		pending: map[pendKey]*ticket{},
-		parts:   map[int64][]int{},
-		table:   tbl,
-		changed: make(chan struct{}),
+		width:    int64(width),
+		limit:    o.MemoryBytes,
+		chunks:   map[string]map[string]*chunkState{},
+		idx:      dedup.NewIndex(o.DedupBudget),
+		inflight: map[*ticket]bool{},
+		table:    tbl,
+		changed:  make(chan struct{}),
 	}
 	if err := s.decodeState(tbl.State()); err != nil {
 		return nil, rep, err
@@ -229,16 +230,16 @@ func (s *Store) apply(b *batch, rep *ReplayReport) {
 		i := bytes.IndexByte(rest, '\n')
 		line := rest[:i:i]
 		rest = rest[i+1:]
-		part, t, untimed := s.partition(line, b.received)
+		part, t, untimed, event := s.partition(line, b.received)
 		k := dedup.KeyOf(b.source, line)
-		if isNew, _ := s.reserveLocked(part, k, nil); !isNew {
+		if !s.reserveLocked(part, k) {
 			rep.Dups++
 			continue
 		}
 		if untimed {
 			s.untimed++
 		}
-		s.addLocked(Record{Source: b.source, TimeNS: t, Line: line}, part)
+		s.addLocked(Record{Source: b.source, TimeNS: t, Line: line, untimed: untimed, event: event})
 		rep.Lines++
 	}
 	s.mu.Unlock()
@@ -271,19 +272,27 @@ func (s *Store) chunk(source, chunk string) *chunkState {
 	return c
 }
 
-// partition returns the de-duplication partition and time of line.
-func (s *Store) partition(line []byte, received int64) (part, t int64, untimed bool) {
+// partition returns the de-duplication partition and time of line, and
+// whether segments keep it as an event (table.Writer.AddEvent).
+func (s *Store) partition(line []byte, received int64) (part, t int64, untimed, event bool) {
 	r := jsonscan.Scan(line)
 	if r.Object && r.HasTime && r.TimeKey == "time_ns" {
-		return r.TimeNS / s.width, r.TimeNS, false
+		return r.TimeNS / s.width, r.TimeNS, false, r.UTF8
 	}
-	return Untimed, received, true
+	return Untimed, received, true, false
+}
+
+// partOf returns the de-duplication partition of r, as partition did.
+func (s *Store) partOf(r *Record) int64 {
+	if r.untimed {
+		return Untimed
+	}
+	return r.TimeNS / s.width
 }
 
 // reserveLocked adds identity k to partition part, loading the partition
-// from the memtable if it was evicted, and reports whether it is new; if not
-// and a run still being logged holds it, that run's ticket is returned.
-func (s *Store) reserveLocked(part int64, k dedup.Key, t *ticket) (bool, *ticket) {
+// from the memtable if it was evicted, and reports whether it is new.
+func (s *Store) reserveLocked(part int64, k dedup.Key) bool {
 	isNew, err := s.idx.Add(part, k)
 	if errors.Is(err, dedup.ErrNotResident) {
 		s.loadLocked(part)
@@ -292,14 +301,7 @@ func (s *Store) reserveLocked(part int64, k dedup.Key, t *ticket) (bool, *ticket
 	if err != nil {
 		panic("ingest: internal error: partition not resident after load: " + err.Error())
 	}
-	pk := pendKey{part, k}
-	if !isNew {
-		return false, s.pending[pk]
-	}
-	if t != nil {
-		s.pending[pk] = t
-	}
-	return true, nil
+	return isNew
 }
 
 // loadLocked rebuilds partition part from the segments, the memtables and
@@ -325,29 +327,29 @@ func (s *Store) loadWithLocked(part int64, segKeys []dedup.Key) {
 				return
 			}
 		}
-		for _, i := range s.parts[part] {
-			if !yield(dedup.KeyOf(s.recs[i].Source, s.recs[i].Line)) {
-				return
-			}
+		mems := []*memtable{&s.mem}
+		for i := range s.frozen {
+			mems = append(mems, &s.frozen[i].mem)
 		}
-		for _, f := range s.frozen {
-			for _, i := range f.parts[part] {
-				if !yield(dedup.KeyOf(f.recs[i].Source, f.recs[i].Line)) {
+		for _, m := range mems {
+			for r := range m.all() {
+				if s.partOf(r) == part && !yield(dedup.KeyOf(r.Source, r.Line)) {
 					return
 				}
 			}
 		}
-		for pk := range s.pending {
-			if pk.part == part && !yield(pk.key) {
-				return
+		for tk := range s.inflight {
+			for _, it := range tk.items {
+				if it.fresh && it.part == part && !yield(it.key) {
+					return
+				}
 			}
 		}
 	})
 }
 
-func (s *Store) addLocked(r Record, part int64) {
-	s.parts[part] = append(s.parts[part], len(s.recs))
-	s.recs = append(s.recs, r)
+func (s *Store) addLocked(r Record) {
+	s.mem.add(r)
 	s.memBytes += int64(len(r.Line)) + recordOverhead
 }
 
@@ -421,6 +423,8 @@ type item struct {
 	t       int64
 	key     dedup.Key
 	untimed bool
+	event   bool
+	fresh   bool // new: reserved by its run
 }
 
 // commit logs the new lines of run with checkpoint next as one record and,
@@ -433,35 +437,37 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		i := bytes.IndexByte(rest, '\n')
 		line := rest[:i]
 		rest = rest[i+1:]
-		part, t, u := s.partition(line, received)
+		part, t, u, event := s.partition(line, received)
 		if u {
 			untimed++
 		}
-		items = append(items, item{line: line, part: part, t: t, key: dedup.KeyOf(source, line), untimed: u})
+		items = append(items, item{line: line, part: part, t: t, key: dedup.KeyOf(source, line), untimed: u, event: event})
 	}
 
-	fresh, size, lineBytes, tk, err := s.reserve(items)
+	tk, err := s.reserve(items)
 	if err != nil {
 		return err
 	}
 
 	// The record's lines stay on as the memtable's copy (the log does not
 	// keep the payload), so a run costs one allocation whatever its length.
-	b := batch{source: source, chunk: chunk, end: next.Offset, received: received, complete: next.Complete, count: len(fresh)}
-	payload := make([]byte, 0, maxHeaderBytes+lineBytes)
-	payload = appendHeader(payload, &b, int(lineBytes))
-	for _, it := range fresh {
-		payload = append(payload, it.line...)
-		payload = append(payload, '\n')
+	b := batch{source: source, chunk: chunk, end: next.Offset, received: received, complete: next.Complete, count: tk.fresh}
+	payload := make([]byte, 0, maxHeaderBytes+tk.lineBytes)
+	payload = appendHeader(payload, &b, int(tk.lineBytes))
+	for _, it := range items {
+		if it.fresh {
+			payload = append(payload, it.line...)
+			payload = append(payload, '\n')
+		}
 	}
 	s.cut.RLock()
 	defer s.cut.RUnlock()
 	_, err = s.log.Append(payload)
 
 	s.mu.Lock()
-	s.memHeld -= size
+	s.memHeld -= tk.size
 	if err != nil {
-		s.releaseLocked(fresh, tk)
+		s.releaseLocked(tk)
 		if s.err == nil {
 			s.err = fmt.Errorf("%w: log append failed: %v", ErrClosed, err)
 		}
@@ -469,18 +475,21 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 		return fmt.Errorf("ingest: chunk %s of %s: %w", chunk, source, err)
 	}
 	s.logged++
-	mem := payload[len(payload)-int(lineBytes):]
-	for _, it := range fresh {
+	mem := payload[len(payload)-int(tk.lineBytes):]
+	for _, it := range items {
+		if !it.fresh {
+			continue
+		}
 		n := len(it.line)
-		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n]}, it.part)
+		s.addLocked(Record{Source: source, TimeNS: it.t, Line: mem[:n:n], untimed: it.untimed, event: it.event})
 		mem = mem[n+1:]
-		delete(s.pending, pendKey{it.part, it.key})
 		if it.untimed {
 			s.untimed++
 		}
 	}
+	delete(s.inflight, tk)
 	close(tk.done)
-	if len(fresh) > 0 {
+	if tk.fresh > 0 {
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
@@ -489,50 +498,54 @@ func (s *Store) commit(source, chunk string, c *chunkState, run []byte, next Che
 	s.cmu.Lock()
 	c.cp = next
 	s.cmu.Unlock()
-	a.New += len(fresh)
-	a.Dup += len(items) - len(fresh)
+	a.New += tk.fresh
+	a.Dup += len(items) - tk.fresh
 	a.Untimed += untimed
 	return nil
 }
 
-// reserve reserves the identities of items that are new and the memtable
-// room they need, and returns them with the ticket that holds them. A line
-// that another run has reserved but not yet logged is left to that run, but
-// this run's record, whose checkpoint covers the line, may be logged only
-// after that run's: reserve waits for it and, if it failed, starts over.
-// Waiting cannot deadlock: a run reserves all its lines in one critical
-// section, so it only ever waits for runs that reserved before it.
-func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *ticket, err error) {
-	fresh = make([]item, 0, len(items))
+// reserve reserves the identities of items that are new, marking them
+// fresh, and the memtable room they need, and returns the ticket that
+// holds them. A line that another run has reserved but not yet logged is
+// left to that run, but this run's record, whose checkpoint covers the
+// line, may be logged only after that run's. Which run reserved a line is
+// not kept (it would cost a map entry per line): a run with a line already
+// reserved waits for every run being logged, and starts over if one of
+// them failed. Waiting cannot deadlock: a run reserves all its lines in
+// one critical section, so it only ever waits for runs that reserved
+// before it.
+func (s *Store) reserve(items []item) (*ticket, error) {
 	s.preload(items)
 	for {
-		tk = &ticket{done: make(chan struct{})}
+		tk := &ticket{items: items, done: make(chan struct{})}
 		var waits []*ticket
-		fresh, size, lineBytes = fresh[:0], 0, 0
 		s.mu.Lock()
 		if s.err != nil {
 			s.mu.Unlock()
-			return nil, 0, 0, nil, s.err
+			return nil, s.err
 		}
-		for _, it := range items {
-			isNew, other := s.reserveLocked(it.part, it.key, tk)
-			if isNew {
-				fresh = append(fresh, it)
-				size += int64(len(it.line)) + recordOverhead
-				lineBytes += int64(len(it.line)) + 1
-				continue
-			}
-			if other != nil && other != tk && (len(waits) == 0 || waits[len(waits)-1] != other) {
-				waits = append(waits, other)
+		for i := range items {
+			it := &items[i]
+			it.fresh = s.reserveLocked(it.part, it.key)
+			if it.fresh {
+				tk.fresh++
+				tk.size += int64(len(it.line)) + recordOverhead
+				tk.lineBytes += int64(len(it.line)) + 1
 			}
 		}
-		if size > 0 && s.memBytes+s.memHeld+size > s.limit {
-			s.releaseLocked(fresh, tk)
+		if tk.fresh < len(items) {
+			for o := range s.inflight {
+				waits = append(waits, o)
+			}
+		}
+		if tk.size > 0 && s.memBytes+s.memHeld+tk.size > s.limit {
+			s.releaseLocked(tk)
 			held := s.memBytes + s.memHeld
 			s.mu.Unlock()
-			return nil, 0, 0, nil, fmt.Errorf("%w: %d bytes held, %d more would pass the limit of %d", ErrFull, held, size, s.limit)
+			return nil, fmt.Errorf("%w: %d bytes held, %d more would pass the limit of %d", ErrFull, held, tk.size, s.limit)
 		}
-		s.memHeld += size
+		s.inflight[tk] = true
+		s.memHeld += tk.size
 		s.mu.Unlock()
 
 		failed := false
@@ -541,11 +554,11 @@ func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *
 			failed = failed || w.failed
 		}
 		if !failed {
-			return fresh, size, lineBytes, tk, nil
+			return tk, nil
 		}
 		s.mu.Lock()
-		s.memHeld -= size
-		s.releaseLocked(fresh, tk)
+		s.memHeld -= tk.size
+		s.releaseLocked(tk)
 		s.mu.Unlock()
 	}
 }
@@ -554,12 +567,14 @@ func (s *Store) reserve(items []item) (fresh []item, size, lineBytes int64, tk *
 // (refused for room, or its log append failed) and tells the runs waiting
 // for it. Its identities are removed one by one: the partitions stay
 // resident, so a full memtable costs no rebuild from segments.
-func (s *Store) releaseLocked(fresh []item, tk *ticket) {
+func (s *Store) releaseLocked(tk *ticket) {
 	tk.failed = true
 	close(tk.done)
-	for _, it := range fresh {
-		delete(s.pending, pendKey{it.part, it.key})
-		s.idx.Remove(it.part, it.key)
+	delete(s.inflight, tk)
+	for _, it := range tk.items {
+		if it.fresh {
+			s.idx.Remove(it.part, it.key)
+		}
 	}
 }
 
@@ -588,10 +603,10 @@ func (s *Store) Chunks(source string) map[string]Checkpoint {
 // fn returns false. Records accepted during the scan may be left out.
 func (s *Store) Scan(fn func(r Record) bool) {
 	s.mu.Lock()
-	recs := s.recs // append-only: the prefix never changes
+	m := s.mem.snapshot()
 	s.mu.Unlock()
-	for _, r := range recs {
-		if !fn(r) {
+	for r := range m.all() {
+		if !fn(*r) {
 			return
 		}
 	}
@@ -616,9 +631,9 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Records: len(s.recs), MemBytes: s.memBytes, Untimed: s.untimed, Rebuilds: s.rebuilds.Load()}
+	st := Stats{Records: s.mem.n, MemBytes: s.memBytes, Untimed: s.untimed, Rebuilds: s.rebuilds.Load()}
 	for _, f := range s.frozen {
-		st.Frozen += len(f.recs)
+		st.Frozen += f.mem.n
 	}
 	if s.segErr != nil {
 		st.SegmentError = s.segErr.Error()

@@ -385,7 +385,7 @@ func TestFull(t *testing.T) {
 	// resident, with the refused lines gone (no rebuild needed).
 	s.mu.Lock()
 	for _, line := range bytes.Split(bytes.TrimSuffix(second, []byte("\n")), []byte("\n")) {
-		part, _, _ := s.partition(line, 0)
+		part, _, _, _ := s.partition(line, 0)
 		if !s.idx.Resident(part) {
 			s.mu.Unlock()
 			t.Fatalf("partition %d dropped by the refusal", part)
@@ -628,10 +628,10 @@ func TestReservationReleased(t *testing.T) {
 	s, _ := open(t, Options{Dir: t.TempDir()})
 	defer s.Close()
 	l := []byte(ev(3))
-	part, ts, _ := s.partition(l[:len(l)-1], 0)
-	fresh, size, _, tk, err := s.reserve([]item{{line: l[:len(l)-1], part: part, t: ts, key: keyOf("s", l)}})
-	if err != nil || len(fresh) != 1 {
-		t.Fatalf("reserve: %v %d", err, len(fresh))
+	part, ts, _, _ := s.partition(l[:len(l)-1], 0)
+	tk, err := s.reserve([]item{{line: l[:len(l)-1], part: part, t: ts, key: keyOf("s", l)}})
+	if err != nil || tk.fresh != 1 {
+		t.Fatalf("reserve: %v %+v", err, tk)
 	}
 	type result struct {
 		a   Accepted
@@ -649,8 +649,8 @@ func TestReservationReleased(t *testing.T) {
 	default:
 	}
 	s.mu.Lock()
-	s.memHeld -= size
-	s.releaseLocked(fresh, tk)
+	s.memHeld -= tk.size
+	s.releaseLocked(tk)
 	s.mu.Unlock()
 	r := <-done
 	if r.err != nil || r.a.New != 5 {
@@ -681,7 +681,7 @@ func TestAppendFails(t *testing.T) {
 		t.Fatalf("checkpoint %d, want %d", off, n)
 	}
 	s.mu.Lock()
-	pending, held := len(s.pending), s.memHeld
+	pending, held := len(s.inflight), s.memHeld
 	s.mu.Unlock()
 	if pending != 0 || held != 0 {
 		t.Fatalf("%d reservations and %d bytes still held", pending, held)

@@ -1,11 +1,14 @@
 package pull
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,5 +96,44 @@ func TestHostileChunks(t *testing.T) {
 		if delivered > maxChunkBytes {
 			t.Errorf("%s: delivered %d bytes", tt.name, delivered)
 		}
+	}
+}
+
+// TestClosedChunkInLargeRuns checks that a closed chunk (one with a
+// length) reaches fn in few runs of whole lines, each at most
+// closedRunBytes until a longer line has grown the buffer, and whole.
+func TestClosedChunkInLargeRuns(t *testing.T) {
+	var chunk []byte
+	for i := 0; len(chunk) < 3*closedRunBytes; i++ {
+		chunk = fmt.Appendf(chunk, `{"time_ns":%d,"pad":"%s"}`+"\n", i, strings.Repeat("p", i%300))
+		if i == 1000 {
+			chunk = append(chunk, strings.Repeat("L", closedRunBytes+5)+"\n"...)
+		}
+	}
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(chunk)))
+		for rest := chunk; len(rest) > 0; rest = rest[min(len(rest), 1000):] {
+			w.Write(rest[:min(len(rest), 1000)])
+		}
+	})
+	var got []byte
+	runs, grown := 0, false
+	complete, err := c.Fetch(context.Background(), "1C", 0, func(lines []byte, end int64) error {
+		runs++
+		grown = grown || bytes.Contains(lines, []byte("LLL"))
+		if lines[len(lines)-1] != '\n' || (len(lines) > closedRunBytes && !grown) {
+			t.Errorf("run %d: %d bytes", runs, len(lines))
+		}
+		got = append(got, lines...)
+		if end != int64(len(got)) {
+			t.Errorf("run %d ends at %d, after %d bytes", runs, end, len(got))
+		}
+		return nil
+	})
+	if err != nil || !complete || !bytes.Equal(got, chunk) {
+		t.Fatalf("complete %v, %v; got %d bytes of %d", complete, err, len(got), len(chunk))
+	}
+	if max := len(chunk)/closedRunBytes + 2; runs > max {
+		t.Errorf("%d runs of a chunk of %d bytes, want at most %d", runs, len(chunk), max)
 	}
 }

@@ -14,6 +14,12 @@ const (
 	// readBytes is how much is read from a response at a time.
 	readBytes = 64 << 10
 
+	// closedRunBytes is how much of a closed chunk is handed on at once:
+	// each run costs the store a log record and a share of an fsync, so
+	// a chunk that is there whole goes in a few large runs rather than
+	// one per read.
+	closedRunBytes = 256 << 10
+
 	// dialTimeout, handshakeTimeout and headerTimeout bound how long a dead
 	// or slow supervisor can hold a request before it has answered.
 	dialTimeout      = 10 * time.Second

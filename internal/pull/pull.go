@@ -142,7 +142,13 @@ func (c *Client) Fetch(ctx context.Context, id string, offset int64, fn func(lin
 	// A closed chunk has a length; the latest is streamed without one.
 	closedLen := resp.ContentLength
 	r := bufio.NewReaderSize(io.LimitReader(resp.Body, maxChunkBytes+1), readBytes)
-	buf := make([]byte, 0, readBytes)
+	// The latest chunk's lines go on as they come, for freshness; a
+	// closed chunk's in runs of closedRunBytes.
+	run := readBytes
+	if closedLen >= 0 {
+		run = closedRunBytes
+	}
+	buf := make([]byte, 0, run)
 	pos := offset
 	var got int64
 	for {
@@ -151,6 +157,9 @@ func (c *Client) Fetch(ctx context.Context, id string, offset int64, fn func(lin
 		got += int64(n)
 		if offset+got > maxChunkBytes {
 			return false, fmt.Errorf("pull: %s: chunk %s: %w: more than %d bytes", c.src.Name, id, ErrProtocol, maxChunkBytes)
+		}
+		if closedLen >= 0 && len(buf) < cap(buf) && rerr == nil {
+			continue
 		}
 		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 			pos += int64(i + 1)

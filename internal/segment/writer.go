@@ -191,6 +191,23 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
+// AddColumns adds rows records given as the columns of schema s, one
+// per leaf, as Shred gives them: for a merge, which so copies columns
+// rather than assembling records and shredding them again. Records added
+// before are written first; these make one block, so rows is at most
+// MaxBlockRows.
+func (w *Writer) AddColumns(s *dremel.Schema, cols []dremel.Column, rows int) error {
+	w.flush()
+	if w.err != nil {
+		return w.err
+	}
+	if rows > MaxBlockRows || len(cols) != len(s.Leaves) {
+		return fmt.Errorf("segment: block of %d records in %d columns for %d leaves", rows, len(cols), len(s.Leaves))
+	}
+	w.writeBlock(s, cols, rows)
+	return w.err
+}
+
 // flush shreds and writes the pending records as one block.
 func (w *Writer) flush() {
 	if w.err != nil || (len(w.pending) == 0 && w.flat.Rows() == 0) {
@@ -207,11 +224,19 @@ func (w *Writer) flush() {
 		defer func() { w.flat.Recycle(cols) }()
 	} else {
 		s, cols, err = dremel.Shred("", w.pending)
+		clear(w.pending)
+		w.pending = w.pending[:0]
 	}
 	if err != nil {
 		w.err = err
 		return
 	}
+	w.writeBlock(s, cols, rows)
+}
+
+// writeBlock writes rows records, the columns cols of schema s, as one
+// block.
+func (w *Writer) writeBlock(s *dremel.Schema, cols []dremel.Column, rows int) {
 	b := blockMeta{rows: rows}
 	shapes := w.writePresence(s, cols, b.rows)
 	if w.err != nil {
@@ -245,8 +270,6 @@ func (w *Writer) flush() {
 		return
 	}
 	w.blocks = append(w.blocks, b)
-	clear(w.pending)
-	w.pending = w.pending[:0]
 }
 
 // isFlat reports whether leaf is a top-level optional field, whose

@@ -43,9 +43,12 @@
 // (or "_line_b64" when not UTF-8), as the supervisor wraps such output.
 //
 // Flushed segments hold one partition's records sorted by time; merging
-// keeps them sorted with a k-way merge whose memory is one block's decoded
-// columns per input, records assembled one at a time and handed to the
-// writer as they are (never rendered as JSON and parsed back).
+// keeps them sorted with a k-way merge whose memory is about a block's
+// decoded columns per input. When every field of the inputs is top-level,
+// as most events' are, each record's entries are copied from the input
+// columns to the output's; otherwise records are assembled one at a time
+// and handed to the writer as they are. Either way nothing is rendered as
+// JSON and parsed back.
 //
 // Flushes and the merges of a partition still taking flushes encode fast
 // (segment.Writer.Fast: no LZ matching, fewer trials); the merges of a

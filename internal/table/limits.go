@@ -11,10 +11,11 @@ const (
 	maxSegments = 1 << 20
 
 	// mergeFanIn is how many segments of one partition trigger a merge,
-	// and mergeMaxInputs the most one merge reads at once (each holds
-	// one block of rendered lines in memory).
+	// and mergeMaxInputs the most one merge reads at once: each holds a
+	// block's decoded columns in memory, about 4 MB of events, and while
+	// the store ingests, that memory sits beside two memtables.
 	mergeFanIn     = 4
-	mergeMaxInputs = 16
+	mergeMaxInputs = 8
 
 	// mergeMaxBytes bounds the segments merged into one: merging rewrites
 	// every byte, so very large segments are left alone.

@@ -126,23 +126,57 @@ func (t *Table) merge(in []*Segment, fast bool) (*Segment, error) {
 	if fast {
 		w.EncodeFast()
 	}
-	ins := make([]*mergeInput, 0, len(in))
+	files := make([]*segment.File, 0, len(in))
+	names := make([]string, 0, len(in))
 	defer func() {
-		for _, mi := range ins {
-			mi.close()
+		for _, f := range files {
+			f.Close()
 		}
 	}()
+	flat := true
 	for _, s := range in {
 		f, err := segment.OpenFile(s.path)
 		if err != nil {
 			w.Abort()
 			return nil, fmt.Errorf("table: merge %s: %w", s.Info, err)
 		}
-		mi := &mergeInput{f: f, name: s.Info.String()}
+		files = append(files, f)
+		names = append(names, s.Info.String())
+		flat = flat && flatSchema(f.Schema)
+	}
+	if flat {
+		err = mergeColumns(w, files, names)
+	} else {
+		err = mergeRecords(w, files, names)
+	}
+	if err != nil {
+		w.Abort()
+		return nil, err
+	}
+	out, err := w.Close()
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, fmt.Errorf("table: merge of %d segments gave no records", len(in))
+	}
+	return out, nil
+}
+
+// mergeRecords adds the records of files to w in time order, assembled
+// one at a time.
+func mergeRecords(w *Writer, files []*segment.File, names []string) error {
+	ins := make([]*mergeInput, 0, len(files))
+	defer func() {
+		for _, mi := range ins {
+			mi.stopBlock()
+		}
+	}()
+	for i, f := range files {
+		mi := &mergeInput{f: f, name: names[i]}
 		ins = append(ins, mi)
 		if err := mi.advance(); err != nil {
-			w.Abort()
-			return nil, err
+			return err
 		}
 	}
 	for {
@@ -153,26 +187,16 @@ func (t *Table) merge(in []*Segment, fast bool) (*Segment, error) {
 			}
 		}
 		if best < 0 {
-			break
+			return nil
 		}
 		mi := ins[best]
 		if err := w.addValue(mi.rec, mi.time); err != nil {
-			w.Abort()
-			return nil, err
+			return err
 		}
 		if err := mi.advance(); err != nil {
-			w.Abort()
-			return nil, err
+			return err
 		}
 	}
-	out, err := w.Close()
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		return nil, fmt.Errorf("table: merge of %d segments gave no records", len(in))
-	}
-	return out, nil
 }
 
 // mergeInput is one input of a merge: a cursor over its records, in
@@ -231,9 +255,9 @@ func (mi *mergeInput) advance() error {
 	}
 }
 
-func (mi *mergeInput) close() {
+// stopBlock ends the assembly of the block being read, if any.
+func (mi *mergeInput) stopBlock() {
 	if mi.stop != nil {
 		mi.stop()
 	}
-	mi.f.Close()
 }

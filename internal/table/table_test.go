@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"stele/internal/jsonscan"
+	"stele/internal/segment"
 )
 
 const hour = int64(time.Hour)
@@ -83,6 +86,62 @@ func TestAddWrapsWhatBreaksTheContract(t *testing.T) {
 	}
 	if s.Records != 5 || s.MinTime != 5 || s.MaxTime != 8 {
 		t.Fatalf("info %+v", s.Info)
+	}
+}
+
+// TestAddEventAsAdd checks that AddEvent stores what Add does for each
+// line that jsonscan finds to be an event, as the store calls it.
+func TestAddEventAsAdd(t *testing.T) {
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := `{"time_ns":4,"a":` + strings.Repeat(`[`, 300) + strings.Repeat(`]`, 300) + `}`
+	lines := []string{
+		`{"time_ns":1,"msg":"ok"}`,
+		` {"time_ns":2, "n":1.5e3 , "o":{"p":[1,2]}} ` + "\r",
+		`{"time_ns":3,"_source":"spoofed"}`,
+		deep,
+		`{"_source":"x","time_ns":5}`,
+	}
+	var segs [2]*Segment
+	for i, event := range []bool{false, true} {
+		w, err := tb.NewWriter(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, l := range lines {
+			r := jsonscan.Scan([]byte(l))
+			if !r.Object || !r.HasTime || r.TimeKey != "time_ns" || !r.UTF8 {
+				t.Fatalf("%s: not an event", l)
+			}
+			add := w.Add
+			if event {
+				add = w.AddEvent
+			}
+			if err := add("s1", []byte(l), int64(j+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if segs[i], err = w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got [2][]string
+	for i, s := range segs {
+		err := s.Scan(0, 1<<62, func(line []byte, _ int64) error {
+			got[i] = append(got[i], string(line))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(got[0], got[1]) {
+		t.Fatalf("AddEvent stored\n%s\nAdd stored\n%s", strings.Join(got[1], "\n"), strings.Join(got[0], "\n"))
+	}
+	if segs[0].Info.Records != segs[1].Info.Records || segs[0].MinTime != segs[1].MinTime || segs[0].MaxTime != segs[1].MaxTime {
+		t.Fatalf("info %+v, want %+v", segs[1].Info, segs[0].Info)
 	}
 }
 
@@ -438,4 +497,78 @@ func canonical(t *testing.T, lines []string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestMergeColumnsAsRecords checks that segments of top-level fields
+// merged as columns hold what merging their records one at a time gives,
+// record for record: every type, a key with values of several types,
+// records without some keys, wrapped lines, equal times across inputs,
+// and blocks ending at different records in each input and the output.
+func TestMergeColumnsAsRecords(t *testing.T) {
+	defer func(n int) { blockRows = n }(blockRows)
+	blockRows = 7
+	tb, err := Open(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []string{`7`, `"seven"`, `1.50`, `-0`, `null`, `true`, `false`, `"\u2028\"q\"\\"`, `1e400`, `{}`, `[]`, `-12`}
+	var in []*Segment
+	for seg := range 3 {
+		var lines []string
+		var times []int64
+		for i := range 20 + 9*seg {
+			ts := hour + int64(i*2+seg%2) // segments 0 and 2 share times
+			line := fmt.Sprintf(`{"time_ns":%d,"a":%s,"k%d":%s}`, ts, values[(i+seg)%len(values)], i%5, values[i*5%len(values)])
+			if i%11 == 4 {
+				line = fmt.Sprintf("not json %d of %d", i, seg)
+			}
+			lines = append(lines, line)
+			times = append(times, ts)
+		}
+		in = append(in, writeSeg(t, tb, 1, lines, times))
+	}
+	merged := func(merge func(*Writer, []*segment.File, []string) error) []string {
+		w, err := tb.NewWriter(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files []*segment.File
+		var names []string
+		for _, s := range in {
+			f, err := segment.OpenFile(s.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if !flatSchema(f.Schema) {
+				t.Fatalf("%s: schema not flat:\n%s", s.Info, f.Schema)
+			}
+			files, names = append(files, f), append(names, s.Info.String())
+		}
+		if err := merge(w, files, names); err != nil {
+			t.Fatal(err)
+		}
+		out, err := w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		err = out.Scan(0, 1<<62, func(line []byte, _ int64) error {
+			lines = append(lines, canonical(t, []string{string(line)})[0])
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lines
+	}
+	cols, recs := merged(mergeColumns), merged(mergeRecords)
+	if len(cols) != len(recs) {
+		t.Fatalf("%d records merged as columns, %d as records", len(cols), len(recs))
+	}
+	for i := range cols {
+		if cols[i] != recs[i] {
+			t.Errorf("record %d: %s merged as columns, %s as records", i, cols[i], recs[i])
+		}
+	}
 }

@@ -69,6 +69,23 @@ func (w *Writer) Add(source string, line []byte, timeNS int64) error {
 	return nil
 }
 
+// AddEvent is Add for a line the caller has found to be kept as an
+// event: a JSON object with an integer top-level time_ns, all valid UTF-8,
+// as jsonscan.Scan reports it (Result.Object, HasTime with TimeKey
+// "time_ns", UTF8). It spares scanning the line again.
+func (w *Writer) AddEvent(source string, line []byte, timeNS int64) error {
+	w.buf = appendEvent(w.buf[:0], source, bytes.TrimRight(line, " \t\r\n"))
+	if err := w.w.AddLine(w.buf); err != nil {
+		// As in Add: what the columnar format refuses is kept whole.
+		w.buf = AppendWrapped(w.buf[:0], source, line, timeNS)
+		if err := w.w.AddLine(w.buf); err != nil {
+			return fmt.Errorf("table: %w", err)
+		}
+	}
+	w.note(timeNS)
+	return nil
+}
+
 // AppendRecord appends the record the table stores for line of source at
 // timeNS, as a JSON line without newline: what a segment holds, before its
 // key order is the segment's.
@@ -85,6 +102,12 @@ func appendRecord(dst []byte, source string, line []byte, timeNS int64) ([]byte,
 	if !r.Object || !r.HasTime || r.TimeKey != "time_ns" || !r.UTF8 {
 		return AppendWrapped(dst, source, line, timeNS), false
 	}
+	return appendEvent(dst, source, line), true
+}
+
+// appendEvent appends the record for line, a JSON object without trailing
+// space, as an event: with the member "_source" added last.
+func appendEvent(dst []byte, source string, line []byte) []byte {
 	start := len(dst)
 	dst = append(dst, line[:len(line)-1]...)
 	if !emptyObject(dst[start:]) {
@@ -92,7 +115,7 @@ func appendRecord(dst []byte, source string, line []byte, timeNS int64) ([]byte,
 	}
 	dst = append(dst, `"_source":`...)
 	dst = event.AppendString(dst, source)
-	return append(dst, '}'), true
+	return append(dst, '}')
 }
 
 // AppendWrapped appends the record the table stores for a line that is not
@@ -120,6 +143,18 @@ func (w *Writer) addValue(v dremel.Value, timeNS int64) error {
 		return fmt.Errorf("table: %w", err)
 	}
 	w.note(timeNS)
+	return nil
+}
+
+// addColumns adds the records of a flat block as columns of schema s
+// (segment.Writer.AddColumns), times their times: a column merge's.
+func (w *Writer) addColumns(s *dremel.Schema, cols []dremel.Column, times []int64) error {
+	if err := w.w.AddColumns(s, cols, len(times)); err != nil {
+		return fmt.Errorf("table: %w", err)
+	}
+	for _, t := range times {
+		w.note(t)
+	}
 	return nil
 }
 
