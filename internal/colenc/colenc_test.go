@@ -345,19 +345,9 @@ func FuzzHexDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		vals := make([]string, s.Len())
-		for i := range vals {
-			vals[i] = s.At(i)
-		}
-		got, err := DecodeStrings(AppendStrings(nil, vals), len(vals))
-		if err != nil {
-			t.Fatalf("re-encoding: %v", err)
-		}
-		for i := range vals {
-			if got.At(i) != vals[i] {
-				t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
-			}
-		}
+		roundTrips(t, stringsOf(s), func(vals []string) (*Strings, error) {
+			return DecodeStrings(AppendStrings(nil, vals), len(vals))
+		})
 	})
 }
 
@@ -371,10 +361,7 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		if s, err := DecodeStrings(src, int(n)); err == nil {
-			vals := make([]string, s.Len())
-			for i := range vals {
-				vals[i] = s.At(i)
-			}
+			vals := stringsOf(s)
 			got, err := DecodeStrings(AppendStrings(nil, vals), int(n))
 			if err != nil || got.Len() != len(vals) {
 				t.Fatalf("strings re-encoding: %v", err)
@@ -538,19 +525,9 @@ func FuzzSlotsDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		vals := make([]string, s.Len())
-		for i := range vals {
-			vals[i] = s.At(i)
-		}
-		got, err := DecodeStrings(AppendStrings(nil, vals), len(vals))
-		if err != nil {
-			t.Fatalf("re-encoding: %v", err)
-		}
-		for i := range vals {
-			if got.At(i) != vals[i] {
-				t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
-			}
-		}
+		roundTrips(t, stringsOf(s), func(vals []string) (*Strings, error) {
+			return DecodeStrings(AppendStrings(nil, vals), len(vals))
+		})
 	})
 }
 
@@ -623,19 +600,9 @@ func FuzzGroupsDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		vals := make([]string, s.Len())
-		for i := range vals {
-			vals[i] = s.At(i)
-		}
-		got, err := DecodeStringsGrouped(appendGrouped(vals, group), group, 4)
-		if err != nil {
-			t.Fatalf("re-encoding: %v", err)
-		}
-		for i := range vals {
-			if got.At(i) != vals[i] {
-				t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
-			}
-		}
+		roundTrips(t, stringsOf(s), func(vals []string) (*Strings, error) {
+			return DecodeStringsGrouped(appendGrouped(vals, group), group, 4)
+		})
 	})
 }
 
@@ -662,5 +629,29 @@ func TestGroupsExpansion(t *testing.T) {
 	}
 	if _, err := DecodeStringsGrouped(enc, group, 4); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("300 MB of strings from %d bytes: %v", len(enc), err)
+	}
+}
+
+// stringsOf lists the values of s.
+func stringsOf(s *Strings) []string {
+	vals := make([]string, s.Len())
+	for i := range vals {
+		vals[i] = s.At(i)
+	}
+	return vals
+}
+
+// roundTrips checks that vals come back from recode, which encodes and
+// decodes them again: the fuzz targets' round trip.
+func roundTrips(t *testing.T, vals []string, recode func([]string) (*Strings, error)) {
+	t.Helper()
+	got, err := recode(vals)
+	if err != nil {
+		t.Fatalf("re-encoding: %v", err)
+	}
+	for i := range vals {
+		if got.At(i) != vals[i] {
+			t.Fatalf("value %d: %q, want %q", i, got.At(i), vals[i])
+		}
 	}
 }

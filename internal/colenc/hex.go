@@ -66,25 +66,11 @@ func appendHex(dst []byte, vals []string) []byte {
 
 // decodeHex decodes n strings of a StrHex stream.
 func decodeHex(src []byte, n int) (*Strings, error) {
-	r := reader{b: src[1:]}
-	l := r.bytes(r.uvarint())
-	if r.err != nil {
-		return nil, r.err
-	}
-	lens, err := DecodeInts(nil, l, n)
+	offs, packed, err := readOffsets(src[1:], n, 2)
 	if err != nil {
 		return nil, err
 	}
-	packed := r.b
-	offs := make([]int, len(lens)+1)
-	total := 0
-	for i, x := range lens {
-		if x < 0 || x > int64(2*len(packed)-total) {
-			return nil, corruptf("string length %d beyond the digits", x)
-		}
-		total += int(x)
-		offs[i+1] = total
-	}
+	total := offs[n]
 	if (total+1)/2 != len(packed) {
 		return nil, corruptf("%d digits in %d bytes", total, len(packed))
 	}

@@ -446,28 +446,41 @@ func decodePlainOrFlate(src []byte, n int) (*Strings, error) {
 	if src[0] != StrPlain {
 		return nil, ErrEncoding
 	}
-	r := reader{b: src[1:]}
-	l := r.bytes(r.uvarint())
-	if r.err != nil {
-		return nil, r.err
-	}
-	lens, err := DecodeInts(nil, l, n)
+	offs, data, err := readOffsets(src[1:], n, 1)
 	if err != nil {
 		return nil, err
 	}
-	offs := make([]int, len(lens)+1)
+	if offs[n] != len(data) {
+		return nil, corruptf("%d bytes of strings, want %d", len(data), offs[n])
+	}
+	return &Strings{Data: data, Offs: offs}, nil
+}
+
+// readOffsets reads the lengths of n strings (their Ints stream, sized by
+// a uvarint) at the start of src and returns their offsets and the bytes
+// after the lengths, of which the strings may take at most per per byte
+// (hexadecimal digits: 2).
+func readOffsets(src []byte, n, per int) (offs []int, rest []byte, err error) {
+	r := reader{b: src}
+	l := r.bytes(r.uvarint())
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	lens, err := DecodeInts(nil, l, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	room := per * len(r.b)
+	offs = make([]int, len(lens)+1)
 	total := 0
 	for i, x := range lens {
-		if x < 0 || x > int64(len(r.b)-total) {
-			return nil, corruptf("string length %d beyond the data", x)
+		if x < 0 || x > int64(room-total) {
+			return nil, nil, corruptf("string length %d beyond the data", x)
 		}
 		total += int(x)
 		offs[i+1] = total
 	}
-	if total != len(r.b) {
-		return nil, corruptf("%d bytes of strings, want %d", len(r.b), total)
-	}
-	return &Strings{Data: r.b, Offs: offs}, nil
+	return offs, r.b, nil
 }
 
 // indexBytes lays dictionary indices out byte-aligned for flate: one byte

@@ -562,13 +562,19 @@ func decodeChunk(body []byte, leaf *dremel.Field, entries, rows int, pres func()
 // decodeByShape decodes the values of a flat column grouped by the shapes
 // of their records, d being the column's definition levels from p.
 func decodeByShape(vb []byte, d []uint8, p *presence) (*colenc.Strings, error) {
+	return colenc.DecodeStringsGrouped(vb, valueShapes(d, p.shapes), len(p.table)/max(p.stride, 1))
+}
+
+// valueShapes returns the shape of each record with a value in a flat
+// column whose definition levels are d: the groups of its values.
+func valueShapes[S uint16 | uint32](d []uint8, shapes []S) []uint16 {
 	group := make([]uint16, 0, len(d))
 	for row, x := range d {
 		if x == 1 {
-			group = append(group, p.shapes[row])
+			group = append(group, uint16(shapes[row]))
 		}
 	}
-	return colenc.DecodeStringsGrouped(vb, group, len(p.table)/max(p.stride, 1))
+	return group
 }
 
 // stringsOf converts decoded strings with one allocation for all the bytes.

@@ -298,13 +298,7 @@ func (sh *blockShapes) groups(leaf int, col *dremel.Column) []uint16 {
 	if with < 2 {
 		return nil
 	}
-	group := make([]uint16, 0, len(col.Strs))
-	for row, d := range col.D {
-		if d == 1 {
-			group = append(group, uint16(sh.shapes[row]))
-		}
-	}
-	return group
+	return valueShapes(col.D, sh.shapes)
 }
 
 // writePresence writes the block's presence chunk, which replaces the
